@@ -1,0 +1,73 @@
+# dpserve_library(NAME DIRS dir... [DEPS target...])
+# One static library from every .cpp directly inside the given folders (no recursion), so adding a
+# file needs no CMake edit. Includes are relative to src/.
+function(dpserve_library name)
+  cmake_parse_arguments(ARG "" "" "DIRS;DEPS" ${ARGN})
+  set(srcs "")
+  foreach(dir ${ARG_DIRS})
+    file(GLOB found CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/src/${dir}/*.cpp")
+    list(APPEND srcs ${found})
+  endforeach()
+  if(NOT srcs)
+    # Header-only so far: keep the name linkable for dependents.
+    add_library(${name} INTERFACE)
+    target_include_directories(${name} INTERFACE "${PROJECT_SOURCE_DIR}/src")
+    target_link_libraries(${name} INTERFACE ${ARG_DEPS})
+    return()
+  endif()
+  add_library(${name} STATIC ${srcs})
+  target_include_directories(${name} PUBLIC "${PROJECT_SOURCE_DIR}/src")
+  target_compile_options(${name} PRIVATE ${DPSERVE_WARNINGS})
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+endfunction()
+
+# dpserve_test(NAME DIRS dir... [LIBS target...] [LABEL label])
+# One GoogleTest binary from every *_test.cpp inside the given folders (relative to tests/).
+function(dpserve_test name)
+  cmake_parse_arguments(ARG "" "LABEL" "DIRS;LIBS" ${ARGN})
+  set(srcs "")
+  foreach(dir ${ARG_DIRS})
+    file(GLOB found CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/tests/${dir}/*_test.cpp")
+    list(APPEND srcs ${found})
+  endforeach()
+  if(NOT srcs)
+    return()
+  endif()
+  if(NOT ARG_LABEL)
+    set(ARG_LABEL unit)
+  endif()
+  add_executable(${name} ${srcs})
+  target_include_directories(${name} PRIVATE "${PROJECT_SOURCE_DIR}/src" "${PROJECT_SOURCE_DIR}/tests")
+  target_compile_options(${name} PRIVATE ${DPSERVE_WARNINGS})
+  target_compile_definitions(${name} PRIVATE
+    DPSERVE_BIN="$<TARGET_FILE:dpserve>"
+    DPSERVE_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    DPSERVE_BUILD_DIR="${PROJECT_BINARY_DIR}")
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gmock GTest::gtest_main)
+  include(GoogleTest)
+  gtest_discover_tests(${name} PROPERTIES LABELS ${ARG_LABEL} TIMEOUT 300 DISCOVERY_TIMEOUT 60)
+endfunction()
+
+# dpserve_fuzz(NAME SOURCE file LIBS target...)
+# A libFuzzer target (tests/fuzz/NAME_fuzz.cpp defines LLVMFuzzerTestOneInput). With DPSERVE_FUZZ
+# (clang) it is a real fuzzer; otherwise it links a replay driver and ctest replays
+# tests/fuzz/corpus/NAME/ on every run, so crash inputs stay fixed forever.
+function(dpserve_fuzz name)
+  cmake_parse_arguments(ARG "" "" "LIBS" ${ARGN})
+  set(src "${PROJECT_SOURCE_DIR}/tests/fuzz/${name}_fuzz.cpp")
+  if(DPSERVE_FUZZ)
+    add_executable(fuzz_${name} ${src})
+    target_compile_options(fuzz_${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_options(fuzz_${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+  else()
+    add_executable(fuzz_${name} ${src} "${PROJECT_SOURCE_DIR}/tests/fuzz/replay_main.cpp")
+  endif()
+  target_include_directories(fuzz_${name} PRIVATE "${PROJECT_SOURCE_DIR}/src")
+  target_compile_options(fuzz_${name} PRIVATE ${DPSERVE_WARNINGS})
+  target_link_libraries(fuzz_${name} PRIVATE ${ARG_LIBS})
+  if(NOT DPSERVE_FUZZ)
+    add_test(NAME fuzz_replay_${name}
+             COMMAND fuzz_${name} "${PROJECT_SOURCE_DIR}/tests/fuzz/corpus/${name}")
+    set_tests_properties(fuzz_replay_${name} PROPERTIES LABELS fuzz-replay TIMEOUT 300)
+  endif()
+endfunction()

@@ -1,0 +1,22 @@
+# Warning and sanitizer flags for dpserve's own targets (third-party headers come in as SYSTEM).
+set(DPSERVE_WARNINGS -Wall -Wextra -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual
+    -Wimplicit-fallthrough)
+if(DPSERVE_WERROR)
+  list(APPEND DPSERVE_WARNINGS -Werror)
+endif()
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  # GCC 12 false positives, mostly under -O2 and sanitizers (cpp-craft.md 4.4).
+  list(APPEND DPSERVE_WARNINGS -Wno-error=maybe-uninitialized -Wno-error=stringop-overflow
+       -Wno-error=dangling-pointer -Wno-error=array-bounds -Wno-interference-size)
+endif()
+
+if(DPSERVE_SANITIZE STREQUAL "asan-ubsan")
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+elseif(DPSERVE_SANITIZE STREQUAL "tsan")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(NOT DPSERVE_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "DPSERVE_SANITIZE must be '', 'asan-ubsan' or 'tsan', got '${DPSERVE_SANITIZE}'")
+endif()

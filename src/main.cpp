@@ -1,0 +1,48 @@
+// dpserve: one binary, thin dispatch to the subcommands. Each subcommand lives in its component's
+// library and exposes `int NAME_main(int argc, char** argv)` (argv[0] is the subcommand name).
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+namespace {
+
+struct Subcommand {
+  const char* name;
+  const char* summary;
+  int (*main)(int argc, char** argv);
+};
+
+// Entries are added as the components land.
+constexpr Subcommand kSubcommands[] = {
+    {"version", "print the version", [](int, char**) {
+       std::printf("dpserve 0.1.0\n");
+       return 0;
+     }},
+};
+
+void print_usage(std::FILE* out) {
+  std::fprintf(out, "usage: dpserve <subcommand> [flags]\n\nsubcommands:\n");
+  for (const auto& sub : kSubcommands) std::fprintf(out, "  %-10s %s\n", sub.name, sub.summary);
+  std::fprintf(out, "\n'dpserve <subcommand> --help' lists the flags of one subcommand.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage(stderr);
+    return 2;
+  }
+  std::string_view name = argv[1];
+  if (name == "-h" || name == "--help" || name == "help") {
+    print_usage(stdout);
+    return 0;
+  }
+  if (name == "--version") name = "version";
+  for (const auto& sub : kSubcommands) {
+    if (name == sub.name) return sub.main(argc - 1, argv + 1);
+  }
+  std::fprintf(stderr, "dpserve: unknown subcommand '%s'\n\n", argv[1]);
+  print_usage(stderr);
+  return 2;
+}
