@@ -2,11 +2,11 @@
 // message naming the value, so the CLI can reject them at start-up.
 #pragma once
 
+#include "router/policy.h"
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include "router/policy.h"
 
 namespace dpserve::router {
 
