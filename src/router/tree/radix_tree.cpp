@@ -1,0 +1,605 @@
+#include "router/tree/radix_tree.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <unordered_set>
+
+namespace dpserve::router::tree {
+
+namespace {
+
+constexpr uint64_t kNoStamp = std::numeric_limits<uint64_t>::max();
+// Rough per-allocation header of glibc malloc, so memory estimates are not optimistic.
+constexpr int64_t kMallocOverhead = 16;
+
+bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
+size_t common_prefix(std::string_view a, std::string_view b) {
+  const size_t n = std::min(a.size(), b.size());
+  size_t i = 0;
+  // Word-at-a-time compare: long shared prompts are the common case.
+  while (i + 8 <= n) {
+    uint64_t x, y;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    if (x != y) break;
+    i += 8;
+  }
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+
+}  // namespace
+
+struct RadixTree::Owner {
+  Node* node = nullptr;
+  uint32_t slot = 0;
+  uint64_t stamp = 0;
+  // LRU list of this worker in this shard: prev is more recent, next is older.
+  Owner* prev = nullptr;
+  Owner* next = nullptr;
+};
+
+struct RadixTree::Node {
+  struct Child {
+    unsigned char first;
+    std::unique_ptr<Node> node;
+  };
+
+  std::string label;
+  Node* parent = nullptr;
+  size_t depth = 0;  // key bytes before this label
+  int64_t units = 0;
+  std::vector<Child> children;  // sorted by first byte
+  std::vector<std::unique_ptr<Owner>> owners;
+
+  Node* find_child(unsigned char c) const {
+    auto it = std::lower_bound(children.begin(), children.end(), c,
+                               [](const Child& ch, unsigned char v) { return ch.first < v; });
+    return it != children.end() && it->first == c ? it->node.get() : nullptr;
+  }
+  std::vector<Child>::iterator child_slot(unsigned char c) {
+    return std::lower_bound(children.begin(), children.end(), c,
+                            [](const Child& ch, unsigned char v) { return ch.first < v; });
+  }
+  Owner* owner_of(uint32_t slot) const {
+    for (const auto& o : owners) {
+      if (o->slot == slot) return o.get();
+    }
+    return nullptr;
+  }
+};
+
+struct RadixTree::Shard {
+  size_t index = 0;
+  mutable std::shared_mutex mu;
+  Node root;
+};
+
+struct RadixTree::WorkerState {
+  struct ShardLru {
+    Owner* head = nullptr;  // most recent
+    Owner* tail = nullptr;  // least recent; always a node with no descendant owned by this worker
+    int64_t units = 0;
+    int64_t nodes = 0;
+    // Copy of tail->stamp readable without the shard lock, to find the globally oldest entry.
+    std::atomic<uint64_t> tail_stamp{kNoStamp};
+  };
+
+  std::string id;  // guarded by registry_mu_
+  std::atomic<uint64_t> generation{0};
+  std::atomic<bool> live{false};
+  std::atomic<int64_t> units{0};
+  std::array<ShardLru, kShards> shards;
+};
+
+int64_t count_units(KeyKind kind, std::string_view key) {
+  if (kind == KeyKind::kTokenIds) return static_cast<int64_t>((key.size() + 3) / 4);
+  int64_t n = 0;
+  for (char c : key) n += is_continuation(c) ? 0 : 1;
+  return n;
+}
+
+RadixTree::RadixTree(KeyKind kind, int64_t max_units_per_worker)
+    : kind_(kind),
+      max_units_(max_units_per_worker),
+      shards_(new Shard[kShards]),
+      states_(new std::atomic<WorkerState*>[kMaxWorkers]) {
+  for (size_t i = 0; i < kShards; ++i) shards_[i].index = i;
+  for (uint32_t i = 0; i < kMaxWorkers; ++i) states_[i].store(nullptr, std::memory_order_relaxed);
+}
+
+RadixTree::~RadixTree() {
+  // Nodes own their Owner entries; states only point into them.
+  shards_.reset();
+  for (uint32_t i = 0; i < kMaxWorkers; ++i) delete states_[i].load(std::memory_order_relaxed);
+}
+
+int64_t RadixTree::units_in(std::string_view label, size_t depth) const {
+  if (kind_ == KeyKind::kTokenIds) {
+    // Offsets that start an id (multiples of 4) inside [depth, depth + size).
+    const size_t end = depth + label.size();
+    return static_cast<int64_t>((end + 3) / 4 - (depth + 3) / 4);
+  }
+  return count_units(KeyKind::kText, label);
+}
+
+RadixTree::Shard& RadixTree::shard_for(std::string_view key) const {
+  return shards_[static_cast<unsigned char>(key.front()) % kShards];
+}
+
+RadixTree::WorkerState* RadixTree::state(uint32_t slot) const {
+  return states_[slot].load(std::memory_order_acquire);
+}
+
+std::optional<std::pair<uint32_t, uint64_t>> RadixTree::acquire_slot(std::string_view worker_id) {
+  {
+    std::shared_lock lock(registry_mu_);
+    auto it = slots_.find(worker_id);
+    if (it != slots_.end()) {
+      return std::pair{it->second, state(it->second)->generation.load(std::memory_order_acquire)};
+    }
+  }
+  std::unique_lock lock(registry_mu_);
+  auto it = slots_.find(worker_id);
+  if (it != slots_.end()) {
+    return std::pair{it->second, state(it->second)->generation.load(std::memory_order_acquire)};
+  }
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else if (next_slot_ < kMaxWorkers) {
+    slot = next_slot_++;
+    states_[slot].store(new WorkerState, std::memory_order_release);
+  } else {
+    return std::nullopt;
+  }
+  WorkerState* st = state(slot);
+  st->id = std::string(worker_id);
+  const uint64_t gen = st->generation.fetch_add(1, std::memory_order_acq_rel) + 1;
+  st->live.store(true, std::memory_order_release);
+  slots_.emplace(std::string(worker_id), slot);
+  return std::pair{slot, gen};
+}
+
+std::optional<uint32_t> RadixTree::slot_of(std::string_view worker_id) const {
+  std::shared_lock lock(registry_mu_);
+  auto it = slots_.find(worker_id);
+  if (it == slots_.end()) return std::nullopt;
+  return it->second;
+}
+
+void RadixTree::insert(std::string_view key, std::string_view worker_id) {
+  if (key.empty()) return;
+  auto acquired = acquire_slot(worker_id);
+  if (!acquired) return;  // more than kMaxWorkers workers: route without learning
+  const auto [slot, gen] = *acquired;
+  WorkerState* st = state(slot);
+  Shard& shard = shard_for(key);
+  {
+    std::unique_lock lock(shard.mu);
+    // A removal that started after we looked the slot up has already cleaned, or will clean, this
+    // shard; do not resurrect the worker.
+    if (!st->live.load(std::memory_order_acquire) ||
+        st->generation.load(std::memory_order_acquire) != gen) {
+      return;
+    }
+    insert_locked(shard, key, slot);
+  }
+  // Amortised eviction: trim this worker's oldest leaves, wherever they are, right now.
+  while (st->units.load(std::memory_order_acquire) > max_units_) {
+    Shard* oldest = nullptr;
+    uint64_t oldest_stamp = kNoStamp;
+    for (size_t i = 0; i < kShards; ++i) {
+      const uint64_t s = st->shards[i].tail_stamp.load(std::memory_order_acquire);
+      if (s < oldest_stamp) {
+        oldest_stamp = s;
+        oldest = &shards_[i];
+      }
+    }
+    if (oldest == nullptr) break;
+    std::unique_lock lock(oldest->mu);
+    if (st->generation.load(std::memory_order_acquire) != gen) break;
+    evict_one_locked(*oldest, slot);
+  }
+}
+
+void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot) {
+  WorkerState* st = state(slot);
+  auto& lru = st->shards[shard.index];
+  thread_local std::vector<Node*> path;
+  path.clear();
+
+  Node* node = &shard.root;
+  size_t pos = 0;
+  while (pos < key.size()) {
+    const auto first = static_cast<unsigned char>(key[pos]);
+    Node* child = node->find_child(first);
+    if (child == nullptr) {
+      auto leaf = std::make_unique<Node>();
+      leaf->label = std::string(key.substr(pos));
+      leaf->parent = node;
+      leaf->depth = pos;
+      leaf->units = units_in(leaf->label, pos);
+      child = leaf.get();
+      node->children.insert(node->child_slot(first), Node::Child{first, std::move(leaf)});
+      path.push_back(child);
+      break;
+    }
+    const size_t shared = common_prefix(child->label, key.substr(pos));
+    if (shared < child->label.size()) {
+      // Split: `mid` takes the shared part and a copy of the child's owners, each placed just
+      // ahead of (more recent than) the child's entry so ancestors stay ahead of descendants.
+      auto mid = std::make_unique<Node>();
+      mid->label = child->label.substr(0, shared);
+      mid->parent = node;
+      mid->depth = child->depth;
+      mid->units = units_in(mid->label, mid->depth);
+      child->label.erase(0, shared);
+      child->depth += shared;
+      child->units -= mid->units;
+      for (const auto& o : child->owners) {
+        auto copy = std::make_unique<Owner>();
+        copy->node = mid.get();
+        copy->slot = o->slot;
+        copy->stamp = o->stamp;
+        auto& olru = state(o->slot)->shards[shard.index];
+        copy->next = o.get();
+        copy->prev = o->prev;
+        if (o->prev != nullptr) {
+          o->prev->next = copy.get();
+        } else {
+          olru.head = copy.get();
+        }
+        o->prev = copy.get();
+        ++olru.nodes;
+        mid->owners.push_back(std::move(copy));
+      }
+      auto it = node->child_slot(first);
+      Node* mid_raw = mid.get();
+      child->parent = mid_raw;
+      mid->children.push_back(
+          Node::Child{static_cast<unsigned char>(child->label[0]), std::move(it->node)});
+      it->node = std::move(mid);
+      child = mid_raw;
+    }
+    path.push_back(child);
+    pos += shared;
+    node = child;
+  }
+
+  // Touch leaf first, root last: every ancestor ends up ahead of all its descendants in the LRU.
+  const uint64_t stamp = clock_.fetch_add(1, std::memory_order_relaxed) + 1;
+  for (auto it = path.rbegin(); it != path.rend(); ++it) {
+    Node* n = *it;
+    Owner* o = n->owner_of(slot);
+    if (o == nullptr) {
+      auto fresh = std::make_unique<Owner>();
+      fresh->node = n;
+      fresh->slot = slot;
+      o = fresh.get();
+      n->owners.push_back(std::move(fresh));
+      lru.units += n->units;
+      ++lru.nodes;
+      st->units.fetch_add(n->units, std::memory_order_acq_rel);
+    } else {
+      if (o->prev == nullptr) {
+        lru.head = o->next;
+      } else {
+        o->prev->next = o->next;
+      }
+      if (o->next == nullptr) {
+        lru.tail = o->prev;
+      } else {
+        o->next->prev = o->prev;
+      }
+    }
+    o->stamp = stamp;
+    o->prev = nullptr;
+    o->next = lru.head;
+    if (lru.head != nullptr) lru.head->prev = o;
+    lru.head = o;
+    if (lru.tail == nullptr) lru.tail = o;
+  }
+  lru.tail_stamp.store(lru.tail != nullptr ? lru.tail->stamp : kNoStamp, std::memory_order_release);
+}
+
+bool RadixTree::evict_one_locked(Shard& shard, uint32_t slot) {
+  Owner* tail = state(slot)->shards[shard.index].tail;
+  if (tail == nullptr) return false;
+  drop_owner_locked(shard, tail);
+  return true;
+}
+
+void RadixTree::drop_owner_locked(Shard& shard, Owner* owner) {
+  WorkerState* st = state(owner->slot);
+  auto& lru = st->shards[shard.index];
+  Node* node = owner->node;
+  if (owner->prev == nullptr) {
+    lru.head = owner->next;
+  } else {
+    owner->prev->next = owner->next;
+  }
+  if (owner->next == nullptr) {
+    lru.tail = owner->prev;
+  } else {
+    owner->next->prev = owner->prev;
+  }
+  lru.tail_stamp.store(lru.tail != nullptr ? lru.tail->stamp : kNoStamp, std::memory_order_release);
+  lru.units -= node->units;
+  --lru.nodes;
+  st->units.fetch_sub(node->units, std::memory_order_acq_rel);
+
+  auto& owners = node->owners;
+  auto it = std::find_if(owners.begin(), owners.end(),
+                         [owner](const auto& p) { return p.get() == owner; });
+  std::swap(*it, owners.back());
+  owners.pop_back();  // frees `owner`
+  if (owners.empty()) {
+    // Ownership is prefix-closed, so a node nobody owns has no owned (hence no) children.
+    Node* parent = node->parent;
+    auto slot_it = parent->child_slot(static_cast<unsigned char>(node->label[0]));
+    parent->children.erase(slot_it);
+  }
+}
+
+void RadixTree::remove_worker(std::string_view worker_id) {
+  uint32_t slot;
+  {
+    std::unique_lock lock(registry_mu_);
+    auto it = slots_.find(worker_id);
+    if (it == slots_.end()) return;
+    slot = it->second;
+    slots_.erase(it);
+    state(slot)->live.store(false, std::memory_order_release);
+  }
+  for (size_t i = 0; i < kShards; ++i) {
+    std::unique_lock lock(shards_[i].mu);
+    while (evict_one_locked(shards_[i], slot)) {
+    }
+  }
+  std::unique_lock lock(registry_mu_);
+  state(slot)->id.clear();
+  free_slots_.push_back(slot);
+}
+
+void RadixTree::clear_shard_locked(Shard& shard) {
+  shard.root.children.clear();
+  for (uint32_t i = 0; i < kMaxWorkers; ++i) {
+    WorkerState* st = state(i);
+    if (st == nullptr) continue;
+    auto& lru = st->shards[shard.index];
+    st->units.fetch_sub(lru.units, std::memory_order_acq_rel);
+    lru.head = lru.tail = nullptr;
+    lru.units = lru.nodes = 0;
+    lru.tail_stamp.store(kNoStamp, std::memory_order_release);
+  }
+}
+
+void RadixTree::clear() {
+  for (size_t i = 0; i < kShards; ++i) {
+    std::unique_lock lock(shards_[i].mu);
+    clear_shard_locked(shards_[i]);
+  }
+}
+
+void RadixTree::enforce_budgets() {
+  std::vector<uint32_t> slots;
+  {
+    std::shared_lock lock(registry_mu_);
+    for (const auto& [id, slot] : slots_) slots.push_back(slot);
+  }
+  for (uint32_t slot : slots) {
+    WorkerState* st = state(slot);
+    while (st->units.load(std::memory_order_acquire) > max_units_) {
+      size_t oldest = kShards;
+      uint64_t oldest_stamp = kNoStamp;
+      for (size_t i = 0; i < kShards; ++i) {
+        const uint64_t s = st->shards[i].tail_stamp.load(std::memory_order_acquire);
+        if (s < oldest_stamp) {
+          oldest_stamp = s;
+          oldest = i;
+        }
+      }
+      if (oldest == kShards) break;
+      std::unique_lock lock(shards_[oldest].mu);
+      evict_one_locked(shards_[oldest], slot);
+    }
+  }
+}
+
+MatchResult RadixTree::match(std::string_view key) const {
+  MatchResult result;
+  result.input_units = count_units(kind_, key);
+  if (key.empty()) return result;
+  const Shard& shard = shard_for(key);
+
+  struct Step {
+    const Node* node;
+    size_t end;  // key bytes matched once this node is (partly) consumed
+  };
+  thread_local std::vector<Step> steps;
+  steps.clear();
+  std::shared_lock lock(shard.mu);
+  const Node* node = &shard.root;
+  size_t pos = 0;
+  while (pos < key.size()) {
+    const Node* child = node->find_child(static_cast<unsigned char>(key[pos]));
+    if (child == nullptr) break;
+    const size_t shared = common_prefix(child->label, key.substr(pos));
+    pos += shared;
+    steps.push_back({child, pos});
+    if (shared < child->label.size()) break;
+    node = child;
+  }
+  if (steps.empty()) return result;
+
+  // Units matched at each step end, in one forward pass over the matched bytes. A unit cut in
+  // half by the match end does not count.
+  thread_local std::vector<int64_t> units_at;
+  units_at.assign(steps.size(), 0);
+  {
+    int64_t units = 0;
+    size_t p = 0;
+    for (size_t s = 0; s < steps.size(); ++s) {
+      const size_t end = steps[s].end;
+      if (kind_ == KeyKind::kTokenIds) {
+        units = static_cast<int64_t>(end / 4);
+      } else {
+        for (; p < end; ++p) units += is_continuation(key[p]) ? 0 : 1;
+        if (end < key.size() && is_continuation(key[end])) --units;
+      }
+      units_at[s] = units;
+      if (kind_ == KeyKind::kText && end < key.size() && is_continuation(key[end])) ++units;
+    }
+  }
+  result.max_matched_units = units_at.back();
+
+  // Deepest first: a worker's match is the deepest matched node it owns.
+  std::array<uint64_t, kMaxWorkers / 64> seen{};
+  for (size_t s = steps.size(); s-- > 0;) {
+    for (const auto& o : steps[s].node->owners) {
+      uint64_t& word = seen[o->slot / 64];
+      const uint64_t bit = uint64_t{1} << (o->slot % 64);
+      if ((word & bit) != 0) continue;
+      word |= bit;
+      result.workers.push_back({o->slot, units_at[s]});
+    }
+  }
+  return result;
+}
+
+int64_t RadixTree::worker_units(std::string_view worker_id) const {
+  auto slot = slot_of(worker_id);
+  return slot ? state(*slot)->units.load(std::memory_order_acquire) : 0;
+}
+
+TreeStats RadixTree::stats() const {
+  TreeStats out;
+  std::vector<std::pair<std::string, uint32_t>> registry;
+  {
+    std::shared_lock lock(registry_mu_);
+    for (const auto& [id, slot] : slots_) registry.emplace_back(id, slot);
+  }
+  std::vector<int64_t> nodes(registry.size(), 0);
+  for (size_t i = 0; i < kShards; ++i) {
+    std::shared_lock lock(shards_[i].mu);
+    std::vector<const Node*> stack{&shards_[i].root};
+    while (!stack.empty()) {
+      const Node* n = stack.back();
+      stack.pop_back();
+      if (n != &shards_[i].root) {
+        ++out.nodes;
+        out.stored_units += n->units;
+        out.stored_bytes += static_cast<int64_t>(n->label.size());
+        out.memory_bytes += static_cast<int64_t>(sizeof(Node)) + kMallocOverhead;
+        if (n->label.capacity() > 15) {
+          out.memory_bytes += static_cast<int64_t>(n->label.capacity()) + 1 + kMallocOverhead;
+        }
+        out.memory_bytes += static_cast<int64_t>(n->owners.capacity() * sizeof(void*)) +
+                            static_cast<int64_t>(n->owners.size()) *
+                                (static_cast<int64_t>(sizeof(Owner)) + kMallocOverhead);
+        if (n->owners.capacity() > 0) out.memory_bytes += kMallocOverhead;
+      }
+      if (n->children.capacity() > 0) {
+        out.memory_bytes +=
+            static_cast<int64_t>(n->children.capacity() * sizeof(Node::Child)) + kMallocOverhead;
+      }
+      for (const auto& c : n->children) stack.push_back(c.node.get());
+    }
+    for (size_t w = 0; w < registry.size(); ++w) {
+      nodes[w] += state(registry[w].second)->shards[i].nodes;
+    }
+  }
+  for (size_t w = 0; w < registry.size(); ++w) {
+    out.workers.push_back({registry[w].first,
+                           state(registry[w].second)->units.load(std::memory_order_acquire),
+                           nodes[w]});
+  }
+  std::sort(out.workers.begin(), out.workers.end(),
+            [](const auto& a, const auto& b) { return a.id < b.id; });
+  return out;
+}
+
+std::string RadixTree::check_invariants() const {
+  std::unique_lock registry_lock(registry_mu_);
+  std::vector<std::unique_lock<std::shared_mutex>> locks;
+  for (size_t i = 0; i < kShards; ++i) locks.emplace_back(shards_[i].mu);
+
+  std::vector<int64_t> total_units(kMaxWorkers, 0);
+  for (size_t i = 0; i < kShards; ++i) {
+    const Shard& shard = shards_[i];
+    std::vector<int64_t> units(kMaxWorkers, 0), nodes(kMaxWorkers, 0);
+    std::vector<const Node*> stack{&shard.root};
+    while (!stack.empty()) {
+      const Node* n = stack.back();
+      stack.pop_back();
+      const bool is_root = n == &shard.root;
+      if (!is_root) {
+        if (n->label.empty()) return "empty label";
+        if (n->owners.empty()) return "node without owners";
+        if (n->units != units_in(n->label, n->depth)) return "stale unit count";
+        if (n->parent != &shard.root && n->depth != n->parent->depth + n->parent->label.size()) {
+          return "wrong depth";
+        }
+        if (n->parent == &shard.root && static_cast<unsigned char>(n->label[0]) % kShards != i) {
+          return "key in wrong shard";
+        }
+        std::unordered_set<uint32_t> slots;
+        for (const auto& o : n->owners) {
+          if (o->node != n) return "owner points at another node";
+          if (!slots.insert(o->slot).second) return "duplicate owner";
+          if (n->parent != &shard.root && n->parent->owner_of(o->slot) == nullptr) {
+            return "ownership not prefix-closed";
+          }
+          WorkerState* st = state(o->slot);
+          if (st == nullptr || !st->live.load()) return "owner slot not live";
+          units[o->slot] += n->units;
+          ++nodes[o->slot];
+        }
+      }
+      for (size_t c = 0; c < n->children.size(); ++c) {
+        const auto& ch = n->children[c];
+        if (ch.node->parent != n) return "wrong parent pointer";
+        if (ch.first != static_cast<unsigned char>(ch.node->label[0])) return "wrong child key";
+        if (c > 0 && n->children[c - 1].first >= ch.first) return "children not sorted";
+        stack.push_back(ch.node.get());
+      }
+    }
+    for (uint32_t s = 0; s < kMaxWorkers; ++s) {
+      WorkerState* st = state(s);
+      if (st == nullptr) continue;
+      const auto& lru = st->shards[i];
+      if (lru.units != units[s] || lru.nodes != nodes[s]) return "per-shard accounting drift";
+      total_units[s] += units[s];
+      // Walk the LRU: stamps never increase towards the tail and every ancestor is ahead.
+      std::unordered_set<const Node*> passed;
+      int64_t count = 0;
+      const Owner* prev = nullptr;
+      for (const Owner* o = lru.head; o != nullptr; o = o->next) {
+        if (o->slot != s || o->prev != prev) return "broken LRU links";
+        if (prev != nullptr && prev->stamp < o->stamp) return "LRU stamps out of order";
+        if (o->node->parent != &shard.root && passed.count(o->node->parent) == 0) {
+          return "descendant ahead of its ancestor in the LRU";
+        }
+        passed.insert(o->node);
+        prev = o;
+        ++count;
+      }
+      if (prev != lru.tail) return "wrong LRU tail";
+      if (count != lru.nodes) return "LRU length drift";
+      if (lru.tail_stamp.load() != (lru.tail ? lru.tail->stamp : kNoStamp)) {
+        return "stale tail stamp";
+      }
+    }
+  }
+  for (uint32_t s = 0; s < kMaxWorkers; ++s) {
+    WorkerState* st = state(s);
+    if (st != nullptr && st->units.load() != total_units[s]) return "worker unit total drift";
+  }
+  return "";
+}
+
+}  // namespace dpserve::router::tree

@@ -1,0 +1,139 @@
+// The cache-aware router's approximate radix tree: one byte-level trie of routing keys, every node
+// annotated with the workers whose KV cache probably holds that prefix. Design, invariants and the
+// concurrency model are in docs/design/radix-tree.md.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace dpserve::router::tree {
+
+// What one key unit is. Text keys are UTF-8 and a unit is a character (a byte that is not a
+// continuation byte); token keys are the little-endian bytes of int32 ids and a unit is one id.
+// The tree itself only ever compares bytes, so neither kind is converted or copied to be looked up.
+enum class KeyKind { kText, kTokenIds };
+
+// Views token ids as the byte key the tree stores (no copy).
+inline std::string_view token_key(std::span<const int32_t> ids) {
+  return {reinterpret_cast<const char*>(ids.data()), ids.size_bytes()};
+}
+
+// Units (characters or ids) in a whole key.
+int64_t count_units(KeyKind kind, std::string_view key);
+
+struct WorkerMatch {
+  uint32_t slot = 0;
+  int64_t matched_units = 0;
+};
+
+struct MatchResult {
+  int64_t input_units = 0;
+  // Longest prefix of the key found in the tree, whoever owns it.
+  int64_t max_matched_units = 0;
+  // Every worker owning at least one matched node, with the length of its own longest match.
+  std::vector<WorkerMatch> workers;
+};
+
+struct WorkerTreeStats {
+  std::string id;
+  int64_t units = 0;
+  int64_t nodes = 0;
+};
+
+struct TreeStats {
+  int64_t nodes = 0;         // excluding the per-shard roots
+  int64_t stored_units = 0;  // units in distinct labels (shared prefixes counted once)
+  int64_t stored_bytes = 0;  // key bytes in labels
+  int64_t memory_bytes = 0;  // estimate: nodes, labels, child and owner tables, allocator headers
+  std::vector<WorkerTreeStats> workers;
+};
+
+class RadixTree {
+ public:
+  // A worker slot is a small integer standing for one worker id inside this tree.
+  static constexpr uint32_t kMaxWorkers = 4096;
+  // Shards are picked by the key's first byte, so shard choice loses no match (see design doc).
+  static constexpr size_t kShards = 16;
+
+  // Every worker is kept at or under `max_units_per_worker` units after each insert.
+  RadixTree(KeyKind kind, int64_t max_units_per_worker);
+  ~RadixTree();
+  RadixTree(const RadixTree&) = delete;
+  RadixTree& operator=(const RadixTree&) = delete;
+
+  KeyKind kind() const { return kind_; }
+  int64_t max_units_per_worker() const { return max_units_; }
+
+  // Records that `worker_id` now caches `key`: every node on the key's path becomes owned by it
+  // and most recently used. Evicts that worker's least recently used leaves if it went over budget.
+  void insert(std::string_view key, std::string_view worker_id);
+
+  // Longest match of `key`, overall and per owning worker. Takes only a shared lock.
+  MatchResult match(std::string_view key) const;
+
+  // Slot of a known worker, to read MatchResult::workers; nullopt if it owns nothing here.
+  std::optional<uint32_t> slot_of(std::string_view worker_id) const;
+
+  // Drops every entry of the worker (it left the registry).
+  void remove_worker(std::string_view worker_id);
+  // Drops everything (admin reset).
+  void clear();
+  // Evicts until every worker is within budget. Insert already does this for the inserting
+  // worker; the periodic sweep catches what concurrent inserts overshot.
+  void enforce_budgets();
+
+  int64_t worker_units(std::string_view worker_id) const;
+  TreeStats stats() const;
+
+  // Walks the whole tree and checks every invariant of the design doc. Returns an empty string
+  // when they hold, else a description of the first violation. For tests; takes every lock.
+  std::string check_invariants() const;
+
+ private:
+  struct Node;
+  struct Owner;
+  struct Shard;
+  struct WorkerState;
+
+  Shard& shard_for(std::string_view key) const;
+  WorkerState* state(uint32_t slot) const;
+  // Slot and generation of a worker, creating it on first use; nullopt once kMaxWorkers are used.
+  std::optional<std::pair<uint32_t, uint64_t>> acquire_slot(std::string_view worker_id);
+  void insert_locked(Shard& shard, std::string_view key, uint32_t slot);
+  // Removes the least recently used entry of `slot` in `shard`; false when it has none there.
+  bool evict_one_locked(Shard& shard, uint32_t slot);
+  void evict_worker(uint32_t slot);
+  void drop_owner_locked(Shard& shard, Owner* owner);
+  void clear_shard_locked(Shard& shard);
+  int64_t units_in(std::string_view label, size_t depth) const;
+
+  const KeyKind kind_;
+  const int64_t max_units_;
+  std::unique_ptr<Shard[]> shards_;
+  std::atomic<uint64_t> clock_{0};
+
+  // Worker registry. Slots are looked up under a shared lock; states are allocated once per slot
+  // and never freed before the tree, so an atomic pointer read is always safe.
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  mutable std::shared_mutex registry_mu_;
+  std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> slots_;
+  std::vector<uint32_t> free_slots_;
+  uint32_t next_slot_ = 0;
+  std::unique_ptr<std::atomic<WorkerState*>[]> states_;
+};
+
+}  // namespace dpserve::router::tree

@@ -1,0 +1,167 @@
+#include "router/tree/radix_tree.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace dpserve::router::tree {
+namespace {
+
+int64_t matched_by(const RadixTree& tree, const MatchResult& m, const std::string& worker) {
+  auto slot = tree.slot_of(worker);
+  if (!slot) return 0;
+  for (const auto& w : m.workers) {
+    if (w.slot == *slot) return w.matched_units;
+  }
+  return 0;
+}
+
+TEST(RadixTree, EmptyTreeMatchesNothing) {
+  RadixTree tree(KeyKind::kText, 1000);
+  auto m = tree.match("hello");
+  EXPECT_EQ(m.input_units, 5);
+  EXPECT_EQ(m.max_matched_units, 0);
+  EXPECT_TRUE(m.workers.empty());
+  EXPECT_EQ(tree.match("").input_units, 0);
+}
+
+TEST(RadixTree, PerWorkerLongestMatch) {
+  RadixTree tree(KeyKind::kText, 1000);
+  tree.insert("hello world", "a");
+  tree.insert("hello there", "b");
+  tree.insert("help", "c");
+  auto m = tree.match("hello world!");
+  EXPECT_EQ(m.input_units, 12);
+  EXPECT_EQ(m.max_matched_units, 11);
+  EXPECT_EQ(matched_by(tree, m, "a"), 11);
+  EXPECT_EQ(matched_by(tree, m, "b"), 6);
+  EXPECT_EQ(matched_by(tree, m, "c"), 3);
+  EXPECT_EQ(tree.check_invariants(), "");
+}
+
+TEST(RadixTree, CountsCharactersNotBytesAndNeverHalfACharacter) {
+  RadixTree tree(KeyKind::kText, 1000);
+  tree.insert("caf\xC3\xA9 au lait", "a");  // "café au lait": 12 characters, 13 bytes
+  EXPECT_EQ(tree.worker_units("a"), 12);
+  // "cafè": shares the lead byte C3 of é/è but not the character.
+  auto m = tree.match("caf\xC3\xA8");
+  EXPECT_EQ(m.input_units, 4);
+  EXPECT_EQ(m.max_matched_units, 3);
+  EXPECT_EQ(matched_by(tree, m, "a"), 3);
+  tree.insert("caf\xC3\xA8", "b");
+  EXPECT_EQ(tree.worker_units("b"), 4);
+  EXPECT_EQ(tree.worker_units("a"), 12);
+  EXPECT_EQ(tree.check_invariants(), "");
+}
+
+TEST(RadixTree, TokenIdKeysCountIds) {
+  RadixTree tree(KeyKind::kTokenIds, 1000);
+  std::vector<int32_t> a{1, 2, 3, 4, 5};
+  std::vector<int32_t> b{1, 2, 3, 0x104, 9};  // differs from a in the 4th id's second byte
+  tree.insert(token_key(a), "w");
+  EXPECT_EQ(tree.worker_units("w"), 5);
+  auto m = tree.match(token_key(b));
+  EXPECT_EQ(m.input_units, 5);
+  EXPECT_EQ(m.max_matched_units, 3);
+  tree.insert(token_key(b), "v");
+  EXPECT_EQ(tree.worker_units("v"), 5);
+  EXPECT_EQ(tree.check_invariants(), "");
+}
+
+TEST(RadixTree, EvictionKeepsEveryWorkerWithinBudgetOnInsert) {
+  RadixTree tree(KeyKind::kText, 20);
+  tree.insert("aaaaaaaaaa", "w");  // 10
+  tree.insert("bbbbbbbbbb", "w");  // 20
+  EXPECT_EQ(tree.worker_units("w"), 20);
+  tree.insert("cccccccccc", "w");  // 30 -> oldest ("a...") goes
+  EXPECT_EQ(tree.worker_units("w"), 20);
+  EXPECT_EQ(tree.match("aaaaaaaaaa").max_matched_units, 0);
+  EXPECT_EQ(tree.match("bbbbbbbbbb").max_matched_units, 10);
+  // Re-inserting b makes it recent, so c goes next.
+  tree.insert("bbbbbbbbbb", "w");
+  tree.insert("dddddddddd", "w");
+  EXPECT_EQ(tree.match("bbbbbbbbbb").max_matched_units, 10);
+  EXPECT_EQ(tree.match("cccccccccc").max_matched_units, 0);
+  EXPECT_EQ(tree.check_invariants(), "");
+}
+
+TEST(RadixTree, EvictionTrimsLeavesBeforeSharedPrefixes) {
+  RadixTree tree(KeyKind::kText, 12);
+  tree.insert("prefix-one", "w");  // 10
+  tree.insert("prefix-two", "w");  // shares "prefix-" (7): 13 -> trims the leaf "one" (3)
+  EXPECT_EQ(tree.worker_units("w"), 10);
+  auto m = tree.match("prefix-one");
+  EXPECT_EQ(m.max_matched_units, 7);
+  EXPECT_EQ(tree.match("prefix-two").max_matched_units, 10);
+  EXPECT_EQ(tree.check_invariants(), "");
+}
+
+TEST(RadixTree, EvictionIsPerWorker) {
+  RadixTree tree(KeyKind::kText, 10);
+  tree.insert("0123456789", "a");
+  tree.insert("0123456789", "b");
+  tree.insert("abcdefghij", "b");  // b over budget: only b loses "0123456789"
+  auto m = tree.match("0123456789");
+  EXPECT_EQ(matched_by(tree, m, "a"), 10);
+  EXPECT_EQ(matched_by(tree, m, "b"), 0);
+  EXPECT_EQ(tree.worker_units("a"), 10);
+  EXPECT_EQ(tree.worker_units("b"), 10);
+  EXPECT_EQ(tree.check_invariants(), "");
+}
+
+TEST(RadixTree, KeyLongerThanBudgetIsNotKept) {
+  RadixTree tree(KeyKind::kText, 5);
+  tree.insert("0123456789", "a");
+  EXPECT_LE(tree.worker_units("a"), 5);
+  EXPECT_EQ(tree.check_invariants(), "");
+}
+
+TEST(RadixTree, RemoveWorkerDropsOnlyItsOwnership) {
+  RadixTree tree(KeyKind::kText, 1000);
+  tree.insert("shared prefix A", "a");
+  tree.insert("shared prefix B", "b");
+  tree.remove_worker("a");
+  EXPECT_EQ(tree.worker_units("a"), 0);
+  EXPECT_FALSE(tree.slot_of("a").has_value());
+  auto m = tree.match("shared prefix A");
+  EXPECT_EQ(m.max_matched_units, 14);
+  ASSERT_EQ(m.workers.size(), 1u);
+  EXPECT_EQ(matched_by(tree, m, "b"), 14);
+  EXPECT_EQ(tree.check_invariants(), "");
+  // The slot is reused cleanly.
+  tree.insert("zzz", "c");
+  EXPECT_EQ(tree.worker_units("c"), 3);
+  EXPECT_EQ(tree.check_invariants(), "");
+}
+
+TEST(RadixTree, ClearForgetsEverything) {
+  RadixTree tree(KeyKind::kText, 1000);
+  tree.insert("abc", "a");
+  tree.insert("xyz", "b");
+  tree.clear();
+  EXPECT_EQ(tree.worker_units("a"), 0);
+  EXPECT_EQ(tree.match("abc").max_matched_units, 0);
+  EXPECT_EQ(tree.stats().nodes, 0);
+  tree.insert("abc", "a");
+  EXPECT_EQ(tree.worker_units("a"), 3);
+  EXPECT_EQ(tree.check_invariants(), "");
+}
+
+TEST(RadixTree, StatsReportSizes) {
+  RadixTree tree(KeyKind::kText, 1000);
+  tree.insert("hello world", "a");
+  tree.insert("hello there", "b");
+  auto s = tree.stats();
+  EXPECT_EQ(s.nodes, 3);          // "hello ", "world", "there"
+  EXPECT_EQ(s.stored_units, 16);  // shared prefix counted once
+  EXPECT_GT(s.memory_bytes, s.stored_bytes);
+  ASSERT_EQ(s.workers.size(), 2u);
+  EXPECT_EQ(s.workers[0].id, "a");
+  EXPECT_EQ(s.workers[0].units, 11);
+  EXPECT_EQ(s.workers[0].nodes, 2);
+}
+
+}  // namespace
+}  // namespace dpserve::router::tree
