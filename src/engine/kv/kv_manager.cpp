@@ -18,6 +18,10 @@ int64_t KvManager::match(std::span<const int32_t> tokens, SeqKv& kv) {
   return m.tokens;
 }
 
+int64_t KvManager::peek(std::span<const int32_t> tokens) {
+  return radix_enabled_ ? tree_.match_prefix(tokens).tokens : 0;
+}
+
 int64_t KvManager::pages_needed(const SeqKv& kv, int64_t len) const {
   const int64_t need = pool_.pages_for(len) - static_cast<int64_t>(kv.pages.size());
   return need > 0 ? need : 0;

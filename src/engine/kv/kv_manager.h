@@ -30,6 +30,8 @@ class KvManager {
   // Pins the longest cached page-aligned prefix of `tokens` and adopts its pages; `kv` must be
   // empty. Returns the matched length (0 with the cache disabled).
   int64_t match(std::span<const int32_t> tokens, SeqKv& kv);
+  // Length match() would return, without pinning anything (for longest-prefix-first ordering).
+  int64_t peek(std::span<const int32_t> tokens);
   // Pages `kv` lacks to hold `len` tokens.
   int64_t pages_needed(const SeqKv& kv, int64_t len) const;
   // Gives `kv` pages for `len` tokens, evicting cached leaves if the free list is short. Returns
