@@ -1,0 +1,238 @@
+// Random insert / match / evict / remove sequences against a naive model that keeps every key.
+#include "router/tree/radix_tree.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace dpserve::router::tree {
+namespace {
+
+bool unit_start(KeyKind kind, std::string_view key, size_t p) {
+  if (kind == KeyKind::kTokenIds) return p % 4 == 0;
+  return (static_cast<unsigned char>(key[p]) & 0xC0) != 0x80;
+}
+
+// Units of the first `bytes` bytes of `key`, not counting a unit cut in half.
+int64_t prefix_units(KeyKind kind, std::string_view key, size_t bytes) {
+  int64_t n = 0;
+  for (size_t p = 0; p < bytes; ++p) n += unit_start(kind, key, p) ? 1 : 0;
+  if (bytes < key.size() && !unit_start(kind, key, bytes)) --n;
+  return n;
+}
+
+size_t lcp(std::string_view a, std::string_view b) {
+  size_t i = 0;
+  while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
+  return i;
+}
+
+// Every key each worker ever inserted, in order; with no eviction this is exactly the tree.
+class NaiveModel {
+ public:
+  explicit NaiveModel(KeyKind kind) : kind_(kind) {}
+  void insert(const std::string& key, const std::string& worker) {
+    if (!key.empty()) keys_[worker].push_back(key);
+  }
+  void remove(const std::string& worker) { keys_.erase(worker); }
+  void clear() { keys_.clear(); }
+  int64_t match(const std::string& key, const std::string& worker) const {
+    auto it = keys_.find(worker);
+    if (it == keys_.end()) return 0;
+    size_t best = 0;
+    for (const auto& k : it->second) best = std::max(best, lcp(k, key));
+    return prefix_units(kind_, key, best);
+  }
+  // Units a worker owns with no eviction: distinct prefixes ending just after a unit start.
+  int64_t units(const std::string& worker) const {
+    auto it = keys_.find(worker);
+    if (it == keys_.end()) return 0;
+    std::set<std::string> prefixes;
+    for (const auto& k : it->second) {
+      for (size_t p = 0; p < k.size(); ++p) {
+        if (unit_start(kind_, k, p)) prefixes.insert(k.substr(0, p + 1));
+      }
+    }
+    return static_cast<int64_t>(prefixes.size());
+  }
+  const std::string* latest(const std::string& worker) const {
+    auto it = keys_.find(worker);
+    return it == keys_.end() || it->second.empty() ? nullptr : &it->second.back();
+  }
+
+ private:
+  KeyKind kind_;
+  std::map<std::string, std::vector<std::string>> keys_;
+};
+
+// Keys over a tiny alphabet so they share prefixes, split nodes mid-character and land in several
+// shards: 'a', 'b', "é" (2 bytes) and "中" (3 bytes); ids share their low bytes.
+std::string random_key(KeyKind kind, std::mt19937_64& rng, size_t max_units) {
+  const size_t n = rng() % (max_units + 1);
+  std::string key;
+  for (size_t i = 0; i < n; ++i) {
+    if (kind == KeyKind::kTokenIds) {
+      const int32_t ids[] = {1, 2, 0x101, 0x10001};
+      const int32_t id = ids[rng() % 4];
+      key.append(reinterpret_cast<const char*>(&id), 4);
+    } else {
+      const char* chars[] = {"a", "b", "\xC3\xA9", "\xE4\xB8\xAD"};
+      key += chars[rng() % 4];
+    }
+  }
+  return key;
+}
+
+int64_t tree_match(const RadixTree& tree, const MatchResult& m, const std::string& worker) {
+  auto slot = tree.slot_of(worker);
+  if (!slot) return 0;
+  for (const auto& w : m.workers) {
+    if (w.slot == *slot) return w.matched_units;
+  }
+  return 0;
+}
+
+struct Params {
+  KeyKind kind;
+  int64_t budget;
+};
+
+class RadixTreeProperty : public ::testing::TestWithParam<Params> {};
+
+TEST_P(RadixTreeProperty, AgreesWithNaiveModel) {
+  const auto [kind, budget] = GetParam();
+  const bool evicting = budget < 1'000'000;
+  const std::vector<std::string> workers{"w0", "w1", "w2", "w3", "w4"};
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    std::mt19937_64 rng(seed);
+    RadixTree tree(kind, budget);
+    NaiveModel model(kind);
+    for (int step = 0; step < 400; ++step) {
+      const std::string& worker = workers[rng() % workers.size()];
+      const int op = static_cast<int>(rng() % 100);
+      if (op < 50) {
+        const std::string key = random_key(kind, rng, 12);
+        tree.insert(key, worker);
+        model.insert(key, worker);
+        ASSERT_LE(tree.worker_units(worker), budget) << "seed " << seed << " step " << step;
+      } else if (op < 90) {
+        const std::string key = random_key(kind, rng, 14);
+        const MatchResult m = tree.match(key);
+        ASSERT_EQ(m.input_units, count_units(kind, key));
+        int64_t best = 0;
+        for (const auto& w : workers) {
+          const int64_t got = tree_match(tree, m, w);
+          const int64_t want = model.match(key, w);
+          best = std::max(best, got);
+          if (evicting) {
+            ASSERT_LE(got, want) << "seed " << seed << " step " << step << " worker " << w;
+          } else {
+            ASSERT_EQ(got, want) << "seed " << seed << " step " << step << " worker " << w;
+          }
+        }
+        ASSERT_EQ(m.max_matched_units, best);
+      } else if (op < 97) {
+        tree.remove_worker(worker);
+        model.remove(worker);
+      } else {
+        tree.clear();
+        model.clear();
+      }
+      for (const auto& w : workers) {
+        if (!evicting) {
+          ASSERT_EQ(tree.worker_units(w), model.units(w)) << "seed " << seed << " step " << step;
+        }
+        // LRU: a worker's latest key survives its own later evictions when it fits the budget.
+        const std::string* latest = model.latest(w);
+        if (latest != nullptr && count_units(kind, *latest) <= budget) {
+          ASSERT_EQ(tree_match(tree, tree.match(*latest), w), count_units(kind, *latest))
+              << "seed " << seed << " step " << step << " worker " << w;
+        }
+      }
+      if (step % 20 == 0) {
+        ASSERT_EQ(tree.check_invariants(), "") << "seed " << seed;
+      }
+    }
+    ASSERT_EQ(tree.check_invariants(), "") << "seed " << seed;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, RadixTreeProperty,
+                         ::testing::Values(Params{KeyKind::kText, 1'000'000'000},
+                                           Params{KeyKind::kText, 16},
+                                           Params{KeyKind::kTokenIds, 1'000'000'000},
+                                           Params{KeyKind::kTokenIds, 10}));
+
+// Several threads insert, match, remove and clear at once. Run under TSan as well.
+TEST(RadixTreeConcurrency, RandomOperationsKeepInvariants) {
+  constexpr int kThreads = 4;
+  constexpr int64_t kBudget = 24;
+  RadixTree tree(KeyKind::kText, kBudget);
+  const std::vector<std::string> workers{"w0", "w1", "w2", "w3", "w4", "w5"};
+  std::vector<std::map<std::string, std::vector<std::string>>> per_thread(kThreads);
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(1000 + t);
+      for (int step = 0; step < 4000; ++step) {
+        const std::string& worker = workers[rng() % workers.size()];
+        const int op = static_cast<int>(rng() % 1000);
+        if (op < 450) {
+          const std::string key = random_key(KeyKind::kText, rng, 12);
+          tree.insert(key, worker);
+          per_thread[t][worker].push_back(key);
+        } else if (op < 995) {
+          const std::string key = random_key(KeyKind::kText, rng, 14);
+          const MatchResult m = tree.match(key);
+          if (m.input_units != count_units(KeyKind::kText, key) ||
+              m.max_matched_units > m.input_units) {
+            failed = true;
+          }
+          for (const auto& w : m.workers) {
+            if (w.matched_units > m.max_matched_units || w.matched_units <= 0) failed = true;
+          }
+        } else if (op < 999) {
+          tree.remove_worker(worker);
+        } else {
+          tree.clear();
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_FALSE(failed.load());
+  ASSERT_EQ(tree.check_invariants(), "");
+  tree.enforce_budgets();
+  for (const auto& w : workers) EXPECT_LE(tree.worker_units(w), kBudget);
+  // Nothing appears that was never inserted: every match is covered by some inserted key.
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 500; ++i) {
+    const std::string key = random_key(KeyKind::kText, rng, 14);
+    const MatchResult m = tree.match(key);
+    for (const auto& wm : m.workers) {
+      int64_t best = 0;
+      for (size_t wi = 0; wi < workers.size(); ++wi) {
+        if (tree.slot_of(workers[wi]) != wm.slot) continue;
+        for (const auto& pt : per_thread) {
+          auto it = pt.find(workers[wi]);
+          if (it == pt.end()) continue;
+          for (const auto& k : it->second) {
+            best = std::max(best, prefix_units(KeyKind::kText, key, lcp(k, key)));
+          }
+        }
+      }
+      EXPECT_LE(wm.matched_units, best);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace dpserve::router::tree
