@@ -1,0 +1,359 @@
+#include "common/http/server.h"
+
+#include "common/json_error.h"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <exception>
+#include <sys/socket.h>
+
+namespace dpserve::http {
+
+namespace {
+
+using ReusePort = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+bool is_hop_by_hop(bhttp::field name) {
+  switch (name) {
+    case bhttp::field::connection:
+    case bhttp::field::keep_alive:
+    case bhttp::field::proxy_connection:
+    case bhttp::field::te:
+    case bhttp::field::trailer:
+    case bhttp::field::transfer_encoding:
+    case bhttp::field::upgrade:
+    case bhttp::field::content_length:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void log_exception(std::exception_ptr error) {
+  if (!error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    spdlog::error("http: connection task failed: {}", e.what());
+  }
+}
+
+}  // namespace
+
+struct Exchange::Watch {
+  bool active = true;
+  bool gone = false;
+  std::function<void()> on_gone;
+};
+
+Exchange::Exchange(beast::tcp_stream& stream, Request& request, std::string_view peer,
+                   std::chrono::seconds write_timeout)
+    : stream_(stream), request_(request), peer_(peer), write_timeout_(write_timeout) {
+  keep_alive_ = request_.keep_alive();
+}
+
+Exchange::~Exchange() { stop_watching(); }
+
+void Exchange::add_response_header(std::string_view name, std::string_view value) {
+  extra_headers_.append(name);
+  extra_headers_.append(": ");
+  extra_headers_.append(value);
+  extra_headers_.append("\r\n");
+}
+
+net::awaitable<bool> Exchange::respond(Response& response) {
+  responded_ = true;
+  response.version(request_.version() == 10 ? 10 : 11);
+  response.keep_alive(keep_alive_);
+  // extra_headers_ is already in wire form; parse it back into fields once per response.
+  std::string_view rest = extra_headers_;
+  while (!rest.empty()) {
+    auto eol = rest.find("\r\n");
+    auto line = rest.substr(0, eol);
+    auto colon = line.find(':');
+    response.set(line.substr(0, colon), line.substr(colon + 2));
+    rest.remove_prefix(eol + 2);
+  }
+  response.prepare_payload();
+  stream_.expires_after(write_timeout_);
+  auto [ec, n] = co_await bhttp::async_write(stream_, response, kUse);
+  stream_.expires_never();
+  if (ec) keep_alive_ = false;
+  co_return !ec;
+}
+
+net::awaitable<bool> Exchange::respond(unsigned status, std::string body,
+                                       std::string_view content_type) {
+  Response response{static_cast<bhttp::status>(status), 11};
+  response.set(bhttp::field::content_type, content_type);
+  response.body() = std::move(body);
+  co_return co_await respond(response);
+}
+
+net::awaitable<bool> Exchange::respond_error(unsigned status, std::string_view code,
+                                             std::string_view message) {
+  co_return co_await respond(status, common::error_body(status, code, message));
+}
+
+void Exchange::serialize_head(bhttp::response_header<>& head) {
+  head_.clear();
+  head_.append(request_.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  char digits[8];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, head.result_int());
+  head_.append(digits, end);
+  head_ += ' ';
+  auto reason = head.reason();
+  if (reason.empty()) reason = bhttp::obsolete_reason(head.result());
+  head_.append(reason.data(), reason.size());
+  head_.append("\r\n");
+  for (const auto& field : head) {
+    if (is_hop_by_hop(field.name())) continue;
+    head_.append(field.name_string().data(), field.name_string().size());
+    head_.append(": ");
+    head_.append(field.value().data(), field.value().size());
+    head_.append("\r\n");
+  }
+  head_.append(extra_headers_);
+}
+
+void Exchange::begin_stream(bhttp::response_header<>& head,
+                            std::optional<uint64_t> content_length) {
+  responded_ = true;
+  streaming_ = true;
+  serialize_head(head);
+  if (content_length) {
+    head_.append("Content-Length: ");
+    head_.append(std::to_string(*content_length));
+    head_.append("\r\n");
+  } else if (request_.version() >= 11) {
+    chunked_ = true;
+    head_.append("Transfer-Encoding: chunked\r\n");
+  } else {
+    keep_alive_ = false;  // the end of the body is the end of the connection
+  }
+  head_.append(keep_alive_ ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+}
+
+net::awaitable<bool> Exchange::write_body(std::string_view data) {
+  if (data.empty()) co_return true;  // an empty chunk would end a chunked body
+  char prefix[24];
+  size_t prefix_len = 0;
+  if (chunked_) {
+    auto [end, ec] = std::to_chars(prefix, prefix + 16, data.size(), 16);
+    end[0] = '\r';
+    end[1] = '\n';
+    prefix_len = static_cast<size_t>(end + 2 - prefix);
+  }
+  std::array<net::const_buffer, 4> buffers{
+      net::buffer(head_), net::const_buffer(prefix, prefix_len),
+      net::const_buffer(data.data(), data.size()), net::const_buffer("\r\n", chunked_ ? 2 : 0)};
+  stream_.expires_after(write_timeout_);
+  auto [ec, n] = co_await net::async_write(stream_, buffers, kUse);
+  stream_.expires_never();
+  head_.clear();
+  if (ec) {
+    keep_alive_ = false;
+    co_return false;
+  }
+  co_return true;
+}
+
+net::awaitable<bool> Exchange::end_stream() {
+  std::array<net::const_buffer, 2> buffers{net::buffer(head_),
+                                           net::const_buffer("0\r\n\r\n", chunked_ ? 5 : 0)};
+  if (buffers[0].size() + buffers[1].size() == 0) co_return true;
+  stream_.expires_after(write_timeout_);
+  auto [ec, n] = co_await net::async_write(stream_, buffers, kUse);
+  stream_.expires_never();
+  head_.clear();
+  if (ec) keep_alive_ = false;
+  co_return !ec;
+}
+
+void Exchange::watch_disconnect(std::function<void()> on_gone) {
+  if (watch_) {
+    watch_->on_gone = std::move(on_gone);
+    return;
+  }
+  watch_ = std::make_shared<Watch>();
+  watch_->on_gone = std::move(on_gone);
+  auto watch = watch_;
+  auto* socket = &stream_.socket();
+  // The socket is touched only while the watch is active, and the watch is deactivated before
+  // the exchange (and so the connection) goes away.
+  struct Arm {
+    static void go(std::shared_ptr<Watch> w, tcp::socket* s) {
+      s->async_wait(tcp::socket::wait_read, [w, s](error_code ec) {
+        if (!w->active || ec == net::error::operation_aborted) return;
+        char byte;
+        ssize_t r = ::recv(s->native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (r > 0) return;  // a pipelined request: leave it for the next read
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+          go(w, s);
+          return;
+        }
+        w->gone = true;
+        w->active = false;
+        if (w->on_gone) {
+          auto callback = std::move(w->on_gone);
+          callback();
+        }
+      });
+    }
+  };
+  Arm::go(std::move(watch), socket);
+}
+
+void Exchange::stop_watching() {
+  if (!watch_ || !watch_->active) return;
+  watch_->active = false;
+  watch_->on_gone = nullptr;
+  error_code ec;
+  stream_.socket().cancel(ec);
+}
+
+bool Exchange::client_gone() const { return watch_ && watch_->gone; }
+
+net::awaitable<void> serve_connection(tcp::socket socket, const Handler& handler,
+                                      const ServerOptions& options) {
+  error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  std::string peer;
+  if (auto endpoint = socket.remote_endpoint(ec); !ec) peer = endpoint.address().to_string();
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  for (;;) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.body_limit(options.body_limit);
+    parser.header_limit(options.header_limit);
+    stream.expires_after(options.read_timeout);
+    auto [read_ec, bytes] = co_await bhttp::async_read(stream, buffer, parser, kUse);
+    stream.expires_never();
+    if (read_ec) {
+      unsigned status = 0;
+      std::string_view code;
+      if (read_ec == bhttp::error::body_limit) {
+        status = 413;
+        code = "payload_too_large";
+      } else if (read_ec == bhttp::error::header_limit) {
+        status = 431;
+        code = "header_too_large";
+      } else if (read_ec.category() ==
+                     bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
+                 read_ec != bhttp::error::end_of_stream &&
+                 read_ec != bhttp::error::partial_message) {
+        status = 400;
+        code = "bad_request";
+      }
+      if (status != 0) {
+        Request& partial = parser.get();
+        Exchange exchange(stream, partial, peer, options.write_timeout);
+        Response response{static_cast<bhttp::status>(status), 11};
+        response.set(bhttp::field::content_type, "application/json");
+        response.set(bhttp::field::connection, "close");
+        response.body() =
+            common::error_body(status, code,
+                               status == 413 ? "request body exceeds the configured limit"
+                                             : "malformed HTTP request: " + read_ec.message());
+        response.prepare_payload();
+        stream.expires_after(options.write_timeout);
+        co_await bhttp::async_write(stream, response, kUse);
+      }
+      break;
+    }
+    Request& request = parser.get();
+    bool keep_alive = false;
+    {
+      Exchange exchange(stream, request, peer, options.write_timeout);
+      bool failed = false;
+      try {
+        co_await handler(exchange);
+      } catch (const std::exception& e) {
+        spdlog::error("http: handler for {} failed: {}", request.target(), e.what());
+        failed = true;
+      }
+      exchange.stop_watching();
+      if (!exchange.responded()) {
+        co_await exchange.respond_error(500, "internal_error",
+                                        failed ? "internal error" : "handler sent no response");
+      } else if (failed) {
+        break;  // a half-written response cannot be completed
+      }
+      keep_alive = exchange.keep_alive() && !exchange.client_gone();
+    }
+    if (!keep_alive) break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.socket().close(ec);
+}
+
+Server::Server(ServerOptions options, Handler handler)
+    : options_(std::move(options)), handler_(std::move(handler)) {
+  if (options_.threads == 0) options_.threads = 1;
+  net::io_context resolve_context;
+  tcp::resolver resolver(resolve_context);
+  auto results =
+      resolver.resolve(options_.host, std::to_string(options_.port), tcp::resolver::passive);
+  if (results.empty()) throw std::runtime_error("cannot resolve host '" + options_.host + "'");
+  tcp::endpoint endpoint = results.begin()->endpoint();
+  for (size_t i = 0; i < options_.threads; ++i) {
+    contexts_.push_back(std::make_unique<net::io_context>(1));
+    auto acceptor = std::make_unique<tcp::acceptor>(*contexts_.back());
+    acceptor->open(endpoint.protocol());
+    acceptor->set_option(net::socket_base::reuse_address(true));
+    acceptor->set_option(ReusePort(true));
+    try {
+      acceptor->bind(endpoint);
+    } catch (const boost::system::system_error& e) {
+      throw std::runtime_error("cannot bind " + options_.host + ":" +
+                               std::to_string(endpoint.port()) + ": " + e.code().message());
+    }
+    acceptor->listen(net::socket_base::max_listen_connections);
+    // Port 0 picks a free port once; every other acceptor joins that same port.
+    endpoint.port(acceptor->local_endpoint().port());
+    acceptors_.push_back(std::move(acceptor));
+  }
+  port_ = endpoint.port();
+}
+
+Server::~Server() {
+  stop();
+  acceptors_.clear();
+}
+
+net::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(kUse);
+    if (ec) {
+      if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
+      // Out of descriptors and the like: back off instead of spinning.
+      spdlog::warn("http: accept failed: {}", ec.message());
+      net::steady_timer timer(acceptor.get_executor(), std::chrono::milliseconds(50));
+      co_await timer.async_wait(kUse);
+      continue;
+    }
+    net::co_spawn(acceptor.get_executor(), serve_connection(std::move(socket), handler_, options_),
+                  log_exception);
+  }
+}
+
+void Server::run() {
+  for (size_t i = 0; i < contexts_.size(); ++i) {
+    net::co_spawn(*contexts_[i], accept_loop(*acceptors_[i]), log_exception);
+  }
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < contexts_.size(); ++i) {
+    threads.emplace_back([this, i] { contexts_[i]->run(); });
+  }
+  contexts_[0]->run();
+  for (auto& thread : threads) thread.join();
+}
+
+void Server::stop() {
+  for (auto& context : contexts_) context->stop();
+}
+
+}  // namespace dpserve::http

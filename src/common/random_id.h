@@ -1,0 +1,16 @@
+// Short random identifiers (request ids, worker ids) from a per-thread generator: no locks.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace dpserve::common {
+
+// `prefix` followed by `length` random characters from [A-Za-z0-9].
+std::string random_alnum(std::string_view prefix, size_t length);
+
+// A fast per-thread 64-bit random number (seeded from std::random_device once per thread).
+uint64_t thread_random();
+
+}  // namespace dpserve::common
