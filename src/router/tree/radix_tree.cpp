@@ -471,6 +471,25 @@ MatchResult RadixTree::match(std::string_view key) const {
   return result;
 }
 
+void RadixTree::matched_for(const MatchResult& m, std::span<const std::string_view> worker_ids,
+                            std::span<int64_t> out) const {
+  // Slot -> matched units, through a small sorted copy: m.workers is short next to kMaxWorkers.
+  thread_local std::vector<WorkerMatch> by_slot;
+  by_slot.assign(m.workers.begin(), m.workers.end());
+  std::sort(by_slot.begin(), by_slot.end(),
+            [](const WorkerMatch& a, const WorkerMatch& b) { return a.slot < b.slot; });
+  std::shared_lock lock(registry_mu_);
+  for (size_t i = 0; i < worker_ids.size(); ++i) {
+    out[i] = 0;
+    if (by_slot.empty()) continue;
+    auto it = slots_.find(worker_ids[i]);
+    if (it == slots_.end()) continue;
+    auto hit = std::lower_bound(by_slot.begin(), by_slot.end(), it->second,
+                                [](const WorkerMatch& w, uint32_t s) { return w.slot < s; });
+    if (hit != by_slot.end() && hit->slot == it->second) out[i] = hit->matched_units;
+  }
+}
+
 int64_t RadixTree::worker_units(std::string_view worker_id) const {
   auto slot = slot_of(worker_id);
   return slot ? state(*slot)->units.load(std::memory_order_acquire) : 0;

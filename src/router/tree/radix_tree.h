@@ -85,6 +85,11 @@ class RadixTree {
   // Slot of a known worker, to read MatchResult::workers; nullopt if it owns nothing here.
   std::optional<uint32_t> slot_of(std::string_view worker_id) const;
 
+  // For each of `worker_ids`, its own matched units in `m` (0 when it matched nothing), written to
+  // `out` (same length). One registry lock for the whole batch.
+  void matched_for(const MatchResult& m, std::span<const std::string_view> worker_ids,
+                   std::span<int64_t> out) const;
+
   // Drops every entry of the worker (it left the registry).
   void remove_worker(std::string_view worker_id);
   // Drops everything (admin reset).

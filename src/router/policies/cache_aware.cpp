@@ -1,0 +1,167 @@
+#include "router/policies/cache_aware.h"
+
+#include "router/policies/load_scores.h"
+
+#include <algorithm>
+
+namespace dpserve::router::policies {
+
+using tree::KeyKind;
+using tree::RadixTree;
+
+CacheAwarePolicy::CacheAwarePolicy(const PolicyConfig& config)
+    : config_(config), rng_(config.seed) {}
+
+RadixTree* CacheAwarePolicy::find_tree(std::string_view model, KeyKind kind) const {
+  std::shared_lock lock(trees_mu_);
+  auto it = trees_.find(model);
+  if (it == trees_.end()) return nullptr;
+  return kind == KeyKind::kText ? it->second.text.get() : it->second.ids.get();
+}
+
+RadixTree& CacheAwarePolicy::get_tree(std::string_view model, KeyKind kind) {
+  if (RadixTree* t = find_tree(model, kind)) return *t;
+  std::unique_lock lock(trees_mu_);
+  auto& trees = trees_[std::string(model)];
+  auto& slot = kind == KeyKind::kText ? trees.text : trees.ids;
+  if (!slot) slot = std::make_unique<RadixTree>(kind, config_.max_tree_size);
+  return *slot;
+}
+
+const RadixTree* CacheAwarePolicy::tree_for(std::string_view model, KeyKind kind) const {
+  return find_tree(model, kind);
+}
+
+std::optional<size_t> CacheAwarePolicy::select(std::span<const WorkerPtr> workers,
+                                               const RouteRequest& request) {
+  if (workers.empty()) return std::nullopt;
+  const bool by_ids = !request.token_ids.empty();
+  const KeyKind kind = by_ids ? KeyKind::kTokenIds : KeyKind::kText;
+  const std::string_view key = by_ids ? tree::token_key(request.token_ids) : request.text;
+
+  thread_local std::vector<double> scores;
+  load_scores(workers, scores);
+
+  // Per-candidate match length. Only the given (available) workers compete; an unhealthy or
+  // circuit-open worker is simply absent and keeps its entries for when it returns.
+  thread_local std::vector<int64_t> matched;
+  thread_local std::vector<std::string_view> ids;
+  matched.assign(workers.size(), 0);
+  int64_t input_units = 0;
+  if (RadixTree* t = find_tree(request.model, kind); t != nullptr && !key.empty()) {
+    const tree::MatchResult m = t->match(key);
+    input_units = m.input_units;
+    ids.resize(workers.size());
+    for (size_t i = 0; i < workers.size(); ++i) ids[i] = workers[i]->id();
+    t->matched_for(m, ids, matched);
+  } else {
+    input_units = tree::count_units(kind, key);
+  }
+  const int64_t best = *std::max_element(matched.begin(), matched.end());
+  const double rate =
+      input_units > 0 ? static_cast<double>(best) / static_cast<double>(input_units) : 0.0;
+
+  size_t chosen;
+  if (is_imbalanced(scores, config_.balance_abs_threshold, config_.balance_rel_threshold)) {
+    chosen = lowest_score(scores, rng_);
+    imbalanced_.fetch_add(1, std::memory_order_relaxed);
+  } else if (rate > config_.cache_threshold) {
+    thread_local std::vector<size_t> holders;
+    holders.clear();
+    for (size_t i = 0; i < workers.size(); ++i) {
+      if (matched[i] == best) holders.push_back(i);
+    }
+    chosen = lowest_score(scores, holders, rng_);
+    cache_hits_.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    chosen = lowest_score(scores, rng_);
+    cache_misses_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  if (!key.empty()) get_tree(request.model, kind).insert(key, workers[chosen]->id());
+  matched_units_.fetch_add(matched[chosen], std::memory_order_relaxed);
+  input_units_.fetch_add(input_units, std::memory_order_relaxed);
+  return chosen;
+}
+
+void CacheAwarePolicy::on_worker_removed(const Worker& worker) {
+  std::shared_lock lock(trees_mu_);
+  for (auto& [model, trees] : trees_) {
+    if (trees.text) trees.text->remove_worker(worker.id());
+    if (trees.ids) trees.ids->remove_worker(worker.id());
+  }
+}
+
+void CacheAwarePolicy::reset() {
+  {
+    std::shared_lock lock(trees_mu_);
+    for (auto& [model, trees] : trees_) {
+      if (trees.text) trees.text->clear();
+      if (trees.ids) trees.ids->clear();
+    }
+  }
+  matched_units_ = 0;
+  input_units_ = 0;
+  imbalanced_ = 0;
+  cache_hits_ = 0;
+  cache_misses_ = 0;
+}
+
+void CacheAwarePolicy::tick(Clock::time_point now) {
+  {
+    std::lock_guard lock(tick_mu_);
+    if (!last_sweep_) {
+      last_sweep_ = now;
+      return;
+    }
+    if (now - *last_sweep_ < std::chrono::seconds(config_.eviction_interval_secs)) return;
+    last_sweep_ = now;
+  }
+  std::shared_lock lock(trees_mu_);
+  for (auto& [model, trees] : trees_) {
+    if (trees.text) trees.text->enforce_budgets();
+    if (trees.ids) trees.ids->enforce_budgets();
+  }
+}
+
+nlohmann::json CacheAwarePolicy::stats() const {
+  const int64_t matched = matched_units_.load(std::memory_order_relaxed);
+  const int64_t input = input_units_.load(std::memory_order_relaxed);
+  nlohmann::json out;
+  out["policy"] = "cache_aware";
+  out["config"] = {{"cache_threshold", config_.cache_threshold},
+                   {"balance_abs_threshold", config_.balance_abs_threshold},
+                   {"balance_rel_threshold", config_.balance_rel_threshold},
+                   {"eviction_interval_secs", config_.eviction_interval_secs},
+                   {"max_tree_size", config_.max_tree_size}};
+  out["estimated_hit_rate"] =
+      input > 0 ? static_cast<double>(matched) / static_cast<double>(input) : 0.0;
+  out["matched_units"] = matched;
+  out["input_units"] = input;
+  out["decisions"] = {{"imbalanced", imbalanced_.load(std::memory_order_relaxed)},
+                      {"cache_hit", cache_hits_.load(std::memory_order_relaxed)},
+                      {"cache_miss", cache_misses_.load(std::memory_order_relaxed)}};
+  nlohmann::json trees = nlohmann::json::array();
+  std::shared_lock lock(trees_mu_);
+  for (const auto& [model, t] : trees_) {
+    for (const auto* tree : {t.text.get(), t.ids.get()}) {
+      if (tree == nullptr) continue;
+      const tree::TreeStats s = tree->stats();
+      nlohmann::json workers = nlohmann::json::array();
+      for (const auto& w : s.workers) {
+        workers.push_back({{"id", w.id}, {"units", w.units}, {"nodes", w.nodes}});
+      }
+      trees.push_back({{"model", model},
+                       {"key", tree->kind() == KeyKind::kText ? "text" : "token_ids"},
+                       {"nodes", s.nodes},
+                       {"stored_units", s.stored_units},
+                       {"stored_bytes", s.stored_bytes},
+                       {"memory_bytes", s.memory_bytes},
+                       {"workers", std::move(workers)}});
+    }
+  }
+  out["trees"] = std::move(trees);
+  return out;
+}
+
+}  // namespace dpserve::router::policies
