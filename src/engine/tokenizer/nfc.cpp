@@ -1,0 +1,135 @@
+// Unicode Normalization Form C: canonical decomposition, canonical ordering, canonical
+// composition (UAX #15), with Hangul handled algorithmically. Tables: nfc_tables.inc.
+#include "engine/tokenizer/normalizer.h"
+#include "engine/tokenizer/utf8.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dpserve::engine {
+namespace {
+
+struct CccRange {
+  uint32_t first, last;
+  uint8_t ccc;
+};
+struct Decomposition {
+  uint32_t cp;
+  uint32_t parts[4];
+};
+struct Composition {
+  uint32_t first, second, composite;
+};
+
+#include "engine/tokenizer/nfc_tables.inc"
+
+constexpr uint32_t kSBase = 0xAC00, kLBase = 0x1100, kVBase = 0x1161, kTBase = 0x11A7;
+constexpr uint32_t kLCount = 19, kVCount = 21, kTCount = 28, kNCount = kVCount * kTCount;
+constexpr uint32_t kSCount = kLCount * kNCount;
+
+int ccc_of(uint32_t cp) {
+  const auto it = std::upper_bound(std::begin(kCccRanges), std::end(kCccRanges), cp,
+                                   [](uint32_t v, const CccRange& r) { return v < r.first; });
+  if (it == std::begin(kCccRanges)) return 0;
+  const CccRange& r = *std::prev(it);
+  return cp <= r.last ? r.ccc : 0;
+}
+
+void decompose(uint32_t cp, std::vector<uint32_t>& out) {
+  if (cp >= kSBase && cp < kSBase + kSCount) {
+    const uint32_t s = cp - kSBase;
+    out.push_back(kLBase + s / kNCount);
+    out.push_back(kVBase + (s % kNCount) / kTCount);
+    if (s % kTCount != 0) out.push_back(kTBase + s % kTCount);
+    return;
+  }
+  const auto it = std::lower_bound(std::begin(kDecompositions), std::end(kDecompositions), cp,
+                                   [](const Decomposition& d, uint32_t v) { return d.cp < v; });
+  if (it == std::end(kDecompositions) || it->cp != cp) {
+    out.push_back(cp);
+    return;
+  }
+  for (uint32_t part : it->parts) {
+    if (part != 0) out.push_back(part);
+  }
+}
+
+// The primary composite of (first, second), or 0.
+uint32_t compose(uint32_t first, uint32_t second) {
+  if (first >= kLBase && first < kLBase + kLCount && second >= kVBase &&
+      second < kVBase + kVCount) {
+    return kSBase + ((first - kLBase) * kVCount + (second - kVBase)) * kTCount;
+  }
+  if (first >= kSBase && first < kSBase + kSCount && (first - kSBase) % kTCount == 0 &&
+      second > kTBase && second < kTBase + kTCount) {
+    return first + (second - kTBase);
+  }
+  const auto it =
+      std::lower_bound(std::begin(kCompositions), std::end(kCompositions), std::pair(first, second),
+                       [](const Composition& c, const std::pair<uint32_t, uint32_t>& v) {
+                         return std::pair(c.first, c.second) < v;
+                       });
+  if (it == std::end(kCompositions) || it->first != first || it->second != second) return 0;
+  return it->composite;
+}
+
+}  // namespace
+
+std::string to_nfc(std::string_view text) {
+  // Everything below U+0300 is already NFC: no combining marks, and the precomposed Latin-1
+  // letters recompose to themselves.
+  std::vector<uint32_t> decomposed;
+  bool simple = true;
+  uint32_t cp = 0;
+  for (size_t pos = 0; pos < text.size();) {
+    const int len = utf8::decode(text, pos, &cp);
+    if (len == 0) return std::string(text);  // not valid UTF-8: leave untouched
+    if (cp >= 0x300) simple = false;
+    decompose(cp, decomposed);
+    pos += len;
+  }
+  if (simple) return std::string(text);
+
+  // Canonical ordering: stable-sort each run of non-starters by combining class.
+  for (size_t i = 0; i < decomposed.size();) {
+    if (ccc_of(decomposed[i]) == 0) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < decomposed.size() && ccc_of(decomposed[j]) != 0) ++j;
+    std::stable_sort(decomposed.begin() + i, decomposed.begin() + j,
+                     [](uint32_t a, uint32_t b) { return ccc_of(a) < ccc_of(b); });
+    i = j;
+  }
+
+  std::vector<uint32_t> composed;
+  composed.reserve(decomposed.size());
+  long starter = -1;
+  int last_ccc = 0;
+  for (uint32_t c : decomposed) {
+    const int ccc = ccc_of(c);
+    if (starter >= 0) {
+      const bool adjacent = static_cast<long>(composed.size()) - 1 == starter;
+      if (adjacent || last_ccc < ccc) {
+        if (const uint32_t comp = compose(composed[starter], c); comp != 0) {
+          composed[starter] = comp;
+          continue;
+        }
+      }
+    }
+    if (ccc == 0) starter = static_cast<long>(composed.size());
+    last_ccc = ccc;
+    composed.push_back(c);
+  }
+  std::string out;
+  out.reserve(text.size());
+  for (uint32_t c : composed) utf8::append(out, c);
+  return out;
+}
+
+}  // namespace dpserve::engine
