@@ -1,0 +1,67 @@
+// Fuzzes radix tree operation sequences: byte 0 picks the key kind, byte 1 the per-worker budget,
+// then each op is [opcode, worker, length, key bytes...]. Any broken invariant aborts.
+#include "router/tree/radix_tree.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+namespace {
+
+using dpserve::router::tree::KeyKind;
+using dpserve::router::tree::RadixTree;
+
+[[noreturn]] void fail(const std::string& what) {
+  std::fprintf(stderr, "radix_tree_fuzz: %s\n", what.c_str());
+  std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 2) return 0;
+  const KeyKind kind = (data[0] & 1) != 0 ? KeyKind::kTokenIds : KeyKind::kText;
+  const int64_t budget = 1 + data[1];
+  RadixTree tree(kind, budget);
+  const char* workers[] = {"w0", "w1", "w2", "w3", "w4", "w5"};
+  size_t pos = 2;
+  while (pos + 3 <= size) {
+    const uint8_t op = data[pos] % 6;
+    const char* worker = workers[data[pos + 1] % 6];
+    const size_t len = std::min<size_t>(data[pos + 2] % 48, size - pos - 3);
+    const std::string_view key(reinterpret_cast<const char*>(data + pos + 3), len);
+    pos += 3 + len;
+    switch (op) {
+      case 0:
+      case 1:
+        tree.insert(key, worker);
+        if (tree.worker_units(worker) > budget) fail("worker over budget after insert");
+        break;
+      case 2: {
+        const auto m = tree.match(key);
+        if (m.input_units != dpserve::router::tree::count_units(kind, key)) fail("input units");
+        if (m.max_matched_units > m.input_units) fail("matched more than the key");
+        for (const auto& w : m.workers) {
+          if (w.matched_units > m.max_matched_units) fail("worker match above the maximum");
+        }
+        break;
+      }
+      case 3:
+        tree.remove_worker(worker);
+        if (tree.worker_units(worker) != 0) fail("removed worker still owns units");
+        break;
+      case 4:
+        tree.clear();
+        break;
+      default:
+        tree.enforce_budgets();
+        break;
+    }
+  }
+  if (auto broken = tree.check_invariants(); !broken.empty()) fail(broken);
+  (void)tree.stats();
+  return 0;
+}
