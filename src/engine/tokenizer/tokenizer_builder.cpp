@@ -136,10 +136,7 @@ Layout layout_for(std::string_view family) {
   return l;
 }
 
-Json added_token(int32_t id, const std::string& content) {
-  return {{"id", id},        {"content", content},  {"single_word", false}, {"lstrip", false},
-          {"rstrip", false}, {"normalized", false}, {"special", true}};
-}
+std::string quote(std::string_view s) { return nlohmann::json(s).dump(); }
 
 }  // namespace
 
@@ -166,36 +163,27 @@ TokenizerFiles build_tokenizer(std::string_view family, int vocab_size) {
   for (const auto& [b, e] : pieces) ++words[std::string(corpus.substr(b, e - b))];
   const BpeTrainingResult trained = train_bpe(words, vocab_size - minimum, 2);
 
-  // Ids: [fixed specials] bytes merges [late specials] [fixed specials] fillers.
-  Json vocab = Json::object();
-  Json added = Json::array();
+  // Ids: [fixed specials] bytes merges [fixed specials] [late specials] fillers.
+  std::vector<std::pair<std::string, int32_t>> vocab;  // model tokens in id order
+  std::vector<std::pair<std::string, int32_t>> added;  // special tokens in id order
   int32_t next = 0;
   std::map<std::string, int32_t> special_ids;
   auto add_special = [&](const std::string& content) {
     special_ids[content] = next;
-    added.push_back(added_token(next++, content));
+    added.emplace_back(content, next++);
   };
   if (l.specials_first) {
     for (const auto& s : l.fixed_specials) add_special(s);
   }
   const auto& spelling = byte_level::byte_to_unicode();
-  for (uint8_t b : byte_level::alphabet_order()) vocab[spelling[b]] = next++;
-  for (const auto& token : trained.new_tokens) vocab[token] = next++;
+  for (uint8_t b : byte_level::alphabet_order()) vocab.emplace_back(spelling[b], next++);
+  for (const auto& token : trained.new_tokens) vocab.emplace_back(token, next++);
   if (!l.specials_first) {
     for (const auto& s : l.fixed_specials) add_special(s);
   }
   for (const auto& s : l.late_specials) add_special(s);
   for (int n = l.filler_start; next < vocab_size; ++n) {
     add_special(l.filler_prefix + std::to_string(n) + l.filler_suffix);
-  }
-
-  Json merges = Json::array();
-  for (const auto& [left, right] : trained.merges) {
-    if (l.pair_merges) {
-      merges.push_back(Json::array({left, right}));
-    } else {
-      merges.push_back(left + " " + right);
-    }
   }
 
   Json post_processor;
@@ -218,55 +206,72 @@ TokenizerFiles build_tokenizer(std::string_view family, int vocab_size) {
                       {"trim_offsets", false},
                       {"use_regex", false}};
   }
+  const Json decoder = {{"type", "ByteLevel"},
+                        {"add_prefix_space", true},
+                        {"trim_offsets", true},
+                        {"use_regex", true}};
 
-  Json tok = {{"version", "1.0"},
-              {"truncation", nullptr},
-              {"padding", nullptr},
-              {"added_tokens", added},
-              {"normalizer", l.normalizer},
-              {"pre_tokenizer", l.pre_tokenizer},
-              {"post_processor", post_processor},
-              {"decoder",
-               {{"type", "ByteLevel"},
-                {"add_prefix_space", true},
-                {"trim_offsets", true},
-                {"use_regex", true}}},
-              {"model",
-               {{"type", "BPE"},
-                {"dropout", nullptr},
-                {"unk_token", nullptr},
-                {"continuing_subword_prefix", nullptr},
-                {"end_of_word_suffix", nullptr},
-                {"fuse_unk", false},
-                {"byte_fallback", false},
-                {"ignore_merges", l.ignore_merges},
-                {"vocab", vocab},
-                {"merges", merges}}}};
-
-  Json decoder_entries = Json::object();
-  for (const auto& a : added) {
-    decoder_entries[std::to_string(a["id"].get<int32_t>())] = {
-        {"content", a["content"]}, {"lstrip", false},      {"normalized", false},
-        {"rstrip", false},         {"single_word", false}, {"special", true}};
+  // Written by hand, one entry per line: a DOM of tens of thousands of reserved tokens is slow to
+  // build, and line-per-entry files diff well.
+  std::string tok = "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n";
+  tok += "  \"added_tokens\": [";
+  for (size_t i = 0; i < added.size(); ++i) {
+    tok += i == 0 ? "\n" : ",\n";
+    tok += "    {\"id\": " + std::to_string(added[i].second) +
+           ", \"content\": " + quote(added[i].first) +
+           ", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": "
+           "false, \"special\": true}";
   }
-  Json cfg = {{"add_bos_token", l.add_bos},
-              {"add_eos_token", false},
-              {"added_tokens_decoder", decoder_entries},
-              {"bos_token", l.bos.empty() ? Json(nullptr) : Json(l.bos)},
-              {"chat_template", ChatTemplate::by_name("chatml")->jinja()},
-              {"clean_up_tokenization_spaces", false},
-              {"eos_token", l.eos},
-              {"model_max_length", 131072},
-              {"pad_token", l.pad},
-              {"tokenizer_class", "PreTrainedTokenizerFast"}};
+  tok += "\n  ],\n  \"normalizer\": " + l.normalizer.dump() + ",\n";
+  tok += "  \"pre_tokenizer\": " + l.pre_tokenizer.dump() + ",\n";
+  tok += "  \"post_processor\": " + post_processor.dump() + ",\n";
+  tok += "  \"decoder\": " + decoder.dump() + ",\n";
+  tok +=
+      "  \"model\": {\n    \"type\": \"BPE\",\n    \"dropout\": null,\n    \"unk_token\": null,\n";
+  tok += "    \"continuing_subword_prefix\": null,\n    \"end_of_word_suffix\": null,\n";
+  tok += "    \"fuse_unk\": false,\n    \"byte_fallback\": false,\n";
+  tok += std::string("    \"ignore_merges\": ") + (l.ignore_merges ? "true" : "false") + ",\n";
+  tok += "    \"vocab\": {";
+  for (size_t i = 0; i < vocab.size(); ++i) {
+    tok += i == 0 ? "\n" : ",\n";
+    tok += "      " + quote(vocab[i].first) + ": " + std::to_string(vocab[i].second);
+  }
+  tok += "\n    },\n    \"merges\": [";
+  for (size_t i = 0; i < trained.merges.size(); ++i) {
+    const auto& [left, right] = trained.merges[i];
+    tok += i == 0 ? "\n" : ",\n";
+    tok += "      " + (l.pair_merges ? "[" + quote(left) + ", " + quote(right) + "]"
+                                     : quote(left + " " + right));
+  }
+  tok += "\n    ]\n  }\n}\n";
+
+  std::string cfg = "{\n";
+  cfg += std::string("  \"add_bos_token\": ") + (l.add_bos ? "true" : "false") + ",\n";
+  cfg += "  \"add_eos_token\": false,\n  \"added_tokens_decoder\": {";
+  for (size_t i = 0; i < added.size(); ++i) {
+    cfg += i == 0 ? "\n" : ",\n";
+    cfg += "    \"" + std::to_string(added[i].second) +
+           "\": {\"content\": " + quote(added[i].first) +
+           ", \"lstrip\": false, \"normalized\": false, \"rstrip\": false, \"single_word\": "
+           "false, \"special\": true}";
+  }
+  cfg += "\n  },\n";
+  cfg += "  \"bos_token\": " + (l.bos.empty() ? std::string("null") : quote(l.bos)) + ",\n";
+  std::string_view jinja;
   for (const auto name : ChatTemplate::names()) {
     const auto t = ChatTemplate::by_name(name);
-    if (t->kind() == l.chat) cfg["chat_template"] = t->jinja();
+    if (t->kind() == l.chat) jinja = t->jinja();
   }
+  cfg += "  \"chat_template\": " + quote(jinja) + ",\n";
+  cfg += "  \"clean_up_tokenization_spaces\": false,\n";
+  cfg += "  \"eos_token\": " + quote(l.eos) + ",\n";
+  cfg += "  \"model_max_length\": 131072,\n";
+  cfg += "  \"pad_token\": " + quote(l.pad) + ",\n";
+  cfg += "  \"tokenizer_class\": \"PreTrainedTokenizerFast\"\n}\n";
 
   TokenizerFiles files;
-  files.tokenizer_json = tok.dump(2, ' ', false, Json::error_handler_t::strict);
-  files.tokenizer_config_json = cfg.dump(2, ' ', false, Json::error_handler_t::strict);
+  files.tokenizer_json = std::move(tok);
+  files.tokenizer_config_json = std::move(cfg);
   files.bos_id = special_ids.at(l.config_bos);
   for (const auto& e : l.eos_list) files.eos_ids.push_back(special_ids.at(e));
   return files;
