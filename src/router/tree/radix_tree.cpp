@@ -113,7 +113,7 @@ RadixTree::RadixTree(KeyKind kind, int64_t max_units_per_worker)
 RadixTree::~RadixTree() {
   // Nodes own their Owner entries; states only point into them.
   shards_.reset();
-  for (uint32_t i = 0; i < kMaxWorkers; ++i) delete states_[i].load(std::memory_order_relaxed);
+  for (uint32_t i = 0; i < next_slot_; ++i) delete states_[i].load(std::memory_order_relaxed);
 }
 
 int64_t RadixTree::units_in(std::string_view label, size_t depth) const {
@@ -367,9 +367,10 @@ void RadixTree::remove_worker(std::string_view worker_id) {
 
 void RadixTree::clear_shard_locked(Shard& shard) {
   shard.root.children.clear();
+  // Slots are allocated in order, so the first empty one ends the list.
   for (uint32_t i = 0; i < kMaxWorkers; ++i) {
     WorkerState* st = state(i);
-    if (st == nullptr) continue;
+    if (st == nullptr) break;
     auto& lru = st->shards[shard.index];
     st->units.fetch_sub(lru.units, std::memory_order_acq_rel);
     lru.head = lru.tail = nullptr;
@@ -547,10 +548,10 @@ std::string RadixTree::check_invariants() const {
   std::vector<std::unique_lock<std::shared_mutex>> locks;
   for (size_t i = 0; i < kShards; ++i) locks.emplace_back(shards_[i].mu);
 
-  std::vector<int64_t> total_units(kMaxWorkers, 0);
+  std::vector<int64_t> total_units(next_slot_, 0);
   for (size_t i = 0; i < kShards; ++i) {
     const Shard& shard = shards_[i];
-    std::vector<int64_t> units(kMaxWorkers, 0), nodes(kMaxWorkers, 0);
+    std::vector<int64_t> units(next_slot_, 0), nodes(next_slot_, 0);
     std::vector<const Node*> stack{&shard.root};
     while (!stack.empty()) {
       const Node* n = stack.back();
@@ -587,9 +588,8 @@ std::string RadixTree::check_invariants() const {
         stack.push_back(ch.node.get());
       }
     }
-    for (uint32_t s = 0; s < kMaxWorkers; ++s) {
+    for (uint32_t s = 0; s < next_slot_; ++s) {
       WorkerState* st = state(s);
-      if (st == nullptr) continue;
       const auto& lru = st->shards[i];
       if (lru.units != units[s] || lru.nodes != nodes[s]) return "per-shard accounting drift";
       total_units[s] += units[s];
@@ -614,9 +614,8 @@ std::string RadixTree::check_invariants() const {
       }
     }
   }
-  for (uint32_t s = 0; s < kMaxWorkers; ++s) {
-    WorkerState* st = state(s);
-    if (st != nullptr && st->units.load() != total_units[s]) return "worker unit total drift";
+  for (uint32_t s = 0; s < next_slot_; ++s) {
+    if (state(s)->units.load() != total_units[s]) return "worker unit total drift";
   }
   return "";
 }
