@@ -1,0 +1,156 @@
+// Cost of the cache-aware radix tree and of a full cache_aware decision (issue 5 floors):
+//   - insert + match pairs per second for 100 B, 2 KiB and 32 KiB keys, 8 / 64 / 512 workers
+//   - p50 / p99 latency of CacheAwarePolicy::select for 32 KiB prompts with 64 workers
+//   - tree memory per stored character
+// Keys look like chat traffic: one of 32 shared "system prompts" (half the key) plus a unique
+// suffix, so inserts both split shared nodes and add fresh leaves.
+#include "router/policies/cache_aware.h"
+#include "router/tree/radix_tree.h"
+#include "router/worker.h"
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using dpserve::router::tree::KeyKind;
+using dpserve::router::tree::RadixTree;
+
+constexpr size_t kPrefixes = 32;
+
+std::string random_text(std::mt19937_64& rng, size_t n) {
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz      ,.ABCDEFGHIJ0123456789";
+  std::string s(n, ' ');
+  for (auto& c : s) c = kAlphabet[rng() % (sizeof(kAlphabet) - 1)];
+  return s;
+}
+
+// `count` keys of `len` bytes: shared prefix of len/2 from a pool of kPrefixes, unique suffix.
+std::vector<std::string> make_keys(size_t len, size_t count, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::string> prefixes;
+  for (size_t i = 0; i < kPrefixes; ++i) prefixes.push_back(random_text(rng, len / 2));
+  std::vector<std::string> keys;
+  keys.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    keys.push_back(prefixes[rng() % kPrefixes] + random_text(rng, len - len / 2));
+  }
+  return keys;
+}
+
+std::vector<std::string> worker_ids(size_t n) {
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < n; ++i) ids.push_back("http://worker-" + std::to_string(i) + ":8000");
+  return ids;
+}
+
+// One insert + one match of a fresh key per iteration, on one thread.
+void BM_InsertMatch(benchmark::State& state) {
+  const auto len = static_cast<size_t>(state.range(0));
+  const auto workers = worker_ids(static_cast<size_t>(state.range(1)));
+  // Enough distinct keys that the loop rarely repeats one, capped at ~256 MiB of key text.
+  const size_t count = std::clamp<size_t>((size_t{256} << 20) / len, 256, 1 << 20);
+  const auto keys = make_keys(len, count, 42);
+  RadixTree tree(KeyKind::kText, int64_t{1} << 26);
+  size_t i = 0;
+  for (auto _ : state) {
+    const std::string& key = keys[i % count];
+    benchmark::DoNotOptimize(tree.match(key));
+    tree.insert(key, workers[i % workers.size()]);
+    ++i;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * len));
+  const auto s = tree.stats();
+  state.counters["tree_MiB"] = static_cast<double>(s.memory_bytes) / (1 << 20);
+  state.counters["bytes_per_char"] = static_cast<double>(s.memory_bytes) /
+                                     static_cast<double>(std::max<int64_t>(1, s.stored_units));
+}
+BENCHMARK(BM_InsertMatch)
+    ->ArgsProduct({{100, 2048, 32768}, {8, 64, 512}})
+    ->ArgNames({"key_bytes", "workers"});
+
+// A full cache_aware decision (load scan, match, per-worker lengths, insert) on a warm tree;
+// reports latency percentiles of individual decisions.
+void BM_CacheAwareDecision(benchmark::State& state) {
+  const auto len = static_cast<size_t>(state.range(0));
+  const auto n = static_cast<size_t>(state.range(1));
+  std::vector<dpserve::router::WorkerPtr> workers;
+  for (const auto& id : worker_ids(n)) {
+    workers.push_back(std::make_shared<dpserve::router::Worker>(id, id, id, std::nullopt, "m"));
+  }
+  dpserve::router::PolicyConfig config;
+  config.name = "cache_aware";
+  config.seed = 1;
+  dpserve::router::policies::CacheAwarePolicy policy(config);
+  const auto keys = make_keys(len, 4096, 7);
+  auto route = [&](const std::string& key) {
+    dpserve::router::RouteRequest r;
+    r.model = "m";
+    r.text = key;
+    r.prompt_size = static_cast<int64_t>(key.size());
+    return policy.select(workers, r);
+  };
+  for (size_t i = 0; i < 1024; ++i) route(keys[i]);  // warm: every worker holds some prefixes
+  std::vector<double> micros;
+  micros.reserve(1 << 16);
+  size_t i = 0;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(route(keys[i % keys.size()]));
+    const auto t1 = std::chrono::steady_clock::now();
+    if (micros.size() < micros.capacity()) {
+      micros.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+    }
+    ++i;
+  }
+  std::sort(micros.begin(), micros.end());
+  auto pct = [&](double p) {
+    return micros.empty() ? 0.0 : micros[static_cast<size_t>(p * (micros.size() - 1))];
+  };
+  state.counters["p50_us"] = pct(0.50);
+  state.counters["p99_us"] = pct(0.99);
+  state.counters["max_us"] = micros.empty() ? 0.0 : micros.back();
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_CacheAwareDecision)
+    ->ArgsProduct({{100, 2048, 32768}, {8, 64, 512}})
+    ->ArgNames({"key_bytes", "workers"});
+
+// Memory of a tree filled to a fixed volume of key text, relative to the distinct characters it
+// stores (shared prefixes count once) and to the characters inserted.
+void BM_TreeMemory(benchmark::State& state) {
+  const auto len = static_cast<size_t>(state.range(0));
+  const auto workers = worker_ids(64);
+  const size_t count = (size_t{64} << 20) / len;  // 64 MiB of inserted key text
+  const auto keys = make_keys(len, count, 9);
+  for (auto _ : state) {
+    RadixTree tree(KeyKind::kText, int64_t{1} << 26);
+    for (size_t i = 0; i < count; ++i) tree.insert(keys[i], workers[i % workers.size()]);
+    const auto s = tree.stats();
+    state.counters["stored_chars"] = static_cast<double>(s.stored_units);
+    state.counters["nodes"] = static_cast<double>(s.nodes);
+    state.counters["memory_MiB"] = static_cast<double>(s.memory_bytes) / (1 << 20);
+    state.counters["bytes_per_stored_char"] =
+        static_cast<double>(s.memory_bytes) / static_cast<double>(s.stored_units);
+    state.counters["bytes_per_inserted_char"] =
+        static_cast<double>(s.memory_bytes) / static_cast<double>(count * len);
+  }
+}
+BENCHMARK(BM_TreeMemory)
+    ->Arg(100)
+    ->Arg(2048)
+    ->Arg(32768)
+    ->ArgName("key_bytes")
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
