@@ -298,7 +298,8 @@ TEST(CacheAware, TreeSizeStaysWithinMaxTreeSizeAndSweepKeepsIt) {
     std::string text(static_cast<size_t>(10 + rng() % 40), 'x');
     for (auto& ch : text) ch = static_cast<char>('a' + rng() % 4);
     p.select(workers, text_request(text));
-    for (const auto& w : p.stats()["trees"][0]["workers"]) ASSERT_LE(w["units"].get<int>(), 100);
+    const auto stats = p.stats();  // keep it alive: the loop iterates into it
+    for (const auto& w : stats["trees"][0]["workers"]) ASSERT_LE(w["units"].get<int>(), 100);
     p.tick(t0 + std::chrono::seconds(i));
   }
   EXPECT_EQ(p.tree_for("m", KeyKind::kText)->check_invariants(), "");
