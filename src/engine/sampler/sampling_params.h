@@ -19,7 +19,7 @@ struct SamplingParams {
   bool return_logprob = false;
   int top_logprobs_num = 0;
 
-  bool greedy() const { return temperature == 0.0f || top_k == 1; }
+  bool greedy() const { return temperature < 1e-6f || top_k == 1; }
   // Empty when valid, else why not (for a 400).
   std::string validate() const;
 };
