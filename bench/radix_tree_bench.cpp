@@ -13,8 +13,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -32,11 +34,14 @@ std::string random_text(std::mt19937_64& rng, size_t n) {
 }
 
 // `count` keys of `len` bytes: shared prefix of len/2 from a pool of kPrefixes, unique suffix.
-std::vector<std::string> make_keys(size_t len, size_t count, uint64_t seed) {
+// Cached: Google Benchmark calls each benchmark several times while it sizes the iteration count.
+const std::vector<std::string>& make_keys(size_t len, size_t count, uint64_t seed) {
+  static std::map<std::tuple<size_t, size_t, uint64_t>, std::vector<std::string>> cache;
+  auto& keys = cache[{len, count, seed}];
+  if (!keys.empty()) return keys;
   std::mt19937_64 rng(seed);
   std::vector<std::string> prefixes;
   for (size_t i = 0; i < kPrefixes; ++i) prefixes.push_back(random_text(rng, len / 2));
-  std::vector<std::string> keys;
   keys.reserve(count);
   for (size_t i = 0; i < count; ++i) {
     keys.push_back(prefixes[rng() % kPrefixes] + random_text(rng, len - len / 2));
@@ -54,9 +59,9 @@ std::vector<std::string> worker_ids(size_t n) {
 void BM_InsertMatch(benchmark::State& state) {
   const auto len = static_cast<size_t>(state.range(0));
   const auto workers = worker_ids(static_cast<size_t>(state.range(1)));
-  // Enough distinct keys that the loop rarely repeats one, capped at ~256 MiB of key text.
-  const size_t count = std::clamp<size_t>((size_t{256} << 20) / len, 256, 1 << 20);
-  const auto keys = make_keys(len, count, 42);
+  // Enough distinct keys that the loop rarely repeats one, capped at ~128 MiB of key text.
+  const size_t count = std::clamp<size_t>((size_t{128} << 20) / len, 256, 1 << 20);
+  const auto& keys = make_keys(len, count, 42);
   RadixTree tree(KeyKind::kText, int64_t{1} << 26);
   size_t i = 0;
   for (auto _ : state) {
@@ -89,7 +94,7 @@ void BM_CacheAwareDecision(benchmark::State& state) {
   config.name = "cache_aware";
   config.seed = 1;
   dpserve::router::policies::CacheAwarePolicy policy(config);
-  const auto keys = make_keys(len, 4096, 7);
+  const auto& keys = make_keys(len, 4096, 7);
   auto route = [&](const std::string& key) {
     dpserve::router::RouteRequest r;
     r.model = "m";
@@ -129,7 +134,7 @@ void BM_TreeMemory(benchmark::State& state) {
   const auto len = static_cast<size_t>(state.range(0));
   const auto workers = worker_ids(64);
   const size_t count = (size_t{64} << 20) / len;  // 64 MiB of inserted key text
-  const auto keys = make_keys(len, count, 9);
+  const auto& keys = make_keys(len, count, 9);
   for (auto _ : state) {
     RadixTree tree(KeyKind::kText, int64_t{1} << 26);
     for (size_t i = 0; i < count; ++i) tree.insert(keys[i], workers[i % workers.size()]);

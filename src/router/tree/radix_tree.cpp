@@ -52,7 +52,14 @@ struct RadixTree::Node {
   size_t depth = 0;  // key bytes before this label
   int64_t units = 0;
   std::vector<Child> children;  // sorted by first byte
-  std::vector<std::unique_ptr<Owner>> owners;
+  // The slot is kept next to the pointer so scans (match, owner_of) never touch the Owner itself.
+  struct OwnerRef {
+    uint32_t slot;
+    std::unique_ptr<Owner> owner;
+    Owner* operator->() const { return owner.get(); }
+    Owner* get() const { return owner.get(); }
+  };
+  std::vector<OwnerRef> owners;
 
   Node* find_child(unsigned char c) const {
     auto it = std::lower_bound(children.begin(), children.end(), c,
@@ -65,7 +72,7 @@ struct RadixTree::Node {
   }
   Owner* owner_of(uint32_t slot) const {
     for (const auto& o : owners) {
-      if (o->slot == slot) return o.get();
+      if (o.slot == slot) return o.get();
     }
     return nullptr;
   }
@@ -255,7 +262,7 @@ void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot)
         }
         o->prev = copy.get();
         ++olru.nodes;
-        mid->owners.push_back(std::move(copy));
+        mid->owners.push_back(Node::OwnerRef{o.slot, std::move(copy)});
       }
       auto it = node->child_slot(first);
       Node* mid_raw = mid.get();
@@ -280,7 +287,7 @@ void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot)
       fresh->node = n;
       fresh->slot = slot;
       o = fresh.get();
-      n->owners.push_back(std::move(fresh));
+      n->owners.push_back(Node::OwnerRef{slot, std::move(fresh)});
       lru.units += n->units;
       ++lru.nodes;
       st->units.fetch_add(n->units, std::memory_order_acq_rel);
@@ -462,11 +469,11 @@ MatchResult RadixTree::match(std::string_view key) const {
   std::array<uint64_t, kMaxWorkers / 64> seen{};
   for (size_t s = steps.size(); s-- > 0;) {
     for (const auto& o : steps[s].node->owners) {
-      uint64_t& word = seen[o->slot / 64];
-      const uint64_t bit = uint64_t{1} << (o->slot % 64);
+      uint64_t& word = seen[o.slot / 64];
+      const uint64_t bit = uint64_t{1} << (o.slot % 64);
       if ((word & bit) != 0) continue;
       word |= bit;
-      result.workers.push_back({o->slot, units_at[s]});
+      result.workers.push_back({o.slot, units_at[s]});
     }
   }
   return result;
@@ -518,7 +525,7 @@ TreeStats RadixTree::stats() const {
         if (n->label.capacity() > 15) {
           out.memory_bytes += static_cast<int64_t>(n->label.capacity()) + 1 + kMallocOverhead;
         }
-        out.memory_bytes += static_cast<int64_t>(n->owners.capacity() * sizeof(void*)) +
+        out.memory_bytes += static_cast<int64_t>(n->owners.capacity() * sizeof(Node::OwnerRef)) +
                             static_cast<int64_t>(n->owners.size()) *
                                 (static_cast<int64_t>(sizeof(Owner)) + kMallocOverhead);
         if (n->owners.capacity() > 0) out.memory_bytes += kMallocOverhead;
@@ -570,6 +577,7 @@ std::string RadixTree::check_invariants() const {
         std::unordered_set<uint32_t> slots;
         for (const auto& o : n->owners) {
           if (o->node != n) return "owner points at another node";
+          if (o.slot != o->slot) return "owner slot copy differs";
           if (!slots.insert(o->slot).second) return "duplicate owner";
           if (n->parent != &shard.root && n->parent->owner_of(o->slot) == nullptr) {
             return "ownership not prefix-closed";
