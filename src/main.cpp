@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "router/router_main.h"
+
 namespace {
 
 struct Subcommand {
@@ -14,6 +16,7 @@ struct Subcommand {
 
 // Entries are added as the components land.
 constexpr Subcommand kSubcommands[] = {
+    {"router", "the cache-aware gateway in front of workers", dpserve::router::router_main},
     {"version", "print the version", [](int, char**) {
        std::printf("dpserve 0.1.0\n");
        return 0;

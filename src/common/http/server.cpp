@@ -276,7 +276,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, const Handler& handler
         failed = true;
       }
       exchange.stop_watching();
-      if (!exchange.responded()) {
+      if (!exchange.responded() && !exchange.client_gone()) {
         co_await exchange.respond_error(500, "internal_error",
                                         failed ? "internal error" : "handler sent no response");
       } else if (failed) {

@@ -1,0 +1,36 @@
+// `dpserve router` configuration: every flag, parsed with CLI11 and validated at start-up with an
+// error that names the flag.
+#pragma once
+
+#include "router/policy.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dpserve::router {
+
+struct RouterConfig {
+  std::string host = "127.0.0.1";
+  int port = 30000;
+  std::vector<std::string> worker_urls;
+  PolicyConfig policy;
+  int64_t request_timeout_secs = 1800;
+  int64_t max_payload_size = int64_t{512} << 20;
+  std::string api_key;
+  bool dp_aware = false;
+  std::string log_level = "info";
+  int threads = 0;  // 0 = one per core
+  int64_t worker_startup_timeout_secs = 1800;
+};
+
+struct ParseOutcome {
+  bool run = false;  // false: exit with `exit_code` after printing `message`
+  int exit_code = 0;
+  std::string message;  // help text or the error
+};
+
+// argv[0] is the subcommand name.
+ParseOutcome parse_router_config(int argc, char** argv, RouterConfig& config);
+
+}  // namespace dpserve::router

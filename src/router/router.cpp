@@ -1,0 +1,472 @@
+// Request dispatch and the streaming proxy. Admin endpoints are in admin.cpp, worker registration
+// in registration.cpp.
+#include "router/router.h"
+
+#include "common/http/client.h"
+#include "common/random_id.h"
+#include "common/strings.h"
+#include "router/policies/factory.h"
+#include "router/splice.h"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+
+namespace dpserve::router {
+
+namespace bhttp = http::bhttp;
+using http::kUse;
+
+namespace {
+
+enum class Auth { kOpen, kProtected };
+enum class Action {
+  kGenerate,
+  kCompletions,
+  kChat,
+  kEmbeddings,
+  kModels,
+  kModelInfo,
+  kServerInfo,
+  kHealth,
+  kReadiness,
+  kHealthGenerate,
+  kLoads,
+  kFlushCache,
+  kWorkers,
+  kAddWorker,
+  kRemoveWorker,
+  kListWorkers,
+};
+
+struct Route {
+  std::string_view path;
+  bhttp::verb method;
+  Auth auth;
+  Action action;
+  std::string_view id_prefix;
+};
+
+// Inference and admin routes need the API key; probes and model listings never do.
+constexpr Route kRoutes[] = {
+    {"/generate", bhttp::verb::post, Auth::kProtected, Action::kGenerate, "gnt-"},
+    {"/v1/completions", bhttp::verb::post, Auth::kProtected, Action::kCompletions, "cmpl-"},
+    {"/v1/chat/completions", bhttp::verb::post, Auth::kProtected, Action::kChat, "chatcmpl-"},
+    {"/v1/embeddings", bhttp::verb::post, Auth::kProtected, Action::kEmbeddings, "req-"},
+    {"/v1/models", bhttp::verb::get, Auth::kOpen, Action::kModels, "req-"},
+    {"/get_model_info", bhttp::verb::get, Auth::kOpen, Action::kModelInfo, "req-"},
+    {"/get_server_info", bhttp::verb::get, Auth::kOpen, Action::kServerInfo, "req-"},
+    {"/health", bhttp::verb::get, Auth::kOpen, Action::kHealth, "req-"},
+    {"/liveness", bhttp::verb::get, Auth::kOpen, Action::kHealth, "req-"},
+    {"/readiness", bhttp::verb::get, Auth::kOpen, Action::kReadiness, "req-"},
+    {"/health_generate", bhttp::verb::get, Auth::kOpen, Action::kHealthGenerate, "req-"},
+    {"/get_loads", bhttp::verb::get, Auth::kProtected, Action::kLoads, "req-"},
+    {"/flush_cache", bhttp::verb::post, Auth::kProtected, Action::kFlushCache, "req-"},
+    {"/workers", bhttp::verb::get, Auth::kProtected, Action::kWorkers, "req-"},
+    {"/workers", bhttp::verb::post, Auth::kProtected, Action::kWorkers, "req-"},
+    {"/add_worker", bhttp::verb::post, Auth::kProtected, Action::kAddWorker, "req-"},
+    {"/remove_worker", bhttp::verb::post, Auth::kProtected, Action::kRemoveWorker, "req-"},
+    {"/list_workers", bhttp::verb::get, Auth::kProtected, Action::kListWorkers, "req-"},
+};
+
+constexpr std::string_view kRequestIdHeaders[] = {"x-request-id", "x-correlation-id", "x-trace-id",
+                                                  "request-id"};
+
+bool skip_forwarded_header(bhttp::field name, std::string_view raw_name) {
+  switch (name) {
+    case bhttp::field::connection:
+    case bhttp::field::keep_alive:
+    case bhttp::field::proxy_connection:
+    case bhttp::field::te:
+    case bhttp::field::trailer:
+    case bhttp::field::transfer_encoding:
+    case bhttp::field::upgrade:
+    case bhttp::field::host:
+    case bhttp::field::content_length:
+    case bhttp::field::expect:
+    case bhttp::field::authorization:
+      return true;
+    default:
+      return http::beast::iequals(raw_name, "x-request-id");
+  }
+}
+
+std::string_view to_view(boost::beast::string_view s) { return {s.data(), s.size()}; }
+
+}  // namespace
+
+Router::Router(RouterConfig config)
+    : config_(std::move(config)),
+      policy_(make_policy(config_.policy)),
+      registry_(*policy_),
+      request_timeout_(std::chrono::seconds(config_.request_timeout_secs)) {}
+
+Router::~Router() = default;
+
+net::awaitable<void> Router::handle(http::Exchange& exchange) {
+  auto& request = exchange.request();
+  std::string_view target = to_view(request.target());
+  std::string_view path = target.substr(0, target.find('?'));
+
+  const Route* route = nullptr;
+  bool path_known = false;
+  for (const auto& candidate : kRoutes) {
+    if (candidate.path != path) continue;
+    path_known = true;
+    if (candidate.method == request.method()) {
+      route = &candidate;
+      break;
+    }
+  }
+  bool worker_path = path.size() > 9 && path.substr(0, 9) == "/workers/";
+  if (worker_path) path_known = true;
+
+  std::string request_id;
+  for (auto name : kRequestIdHeaders) {
+    auto it = request.find(name);
+    if (it != request.end() && !it->value().empty() && it->value().size() <= 256) {
+      request_id = std::string(to_view(it->value()));
+      break;
+    }
+  }
+  if (request_id.empty()) request_id = common::random_alnum(route ? route->id_prefix : "req-", 24);
+  exchange.add_response_header("x-request-id", request_id);
+
+  if (!path_known) {
+    co_await exchange.respond_error(404, "not_found", std::string("no route for ").append(path));
+    co_return;
+  }
+  bool worker_method_ok =
+      request.method() == bhttp::verb::get || request.method() == bhttp::verb::delete_;
+  if (!route && !(worker_path && worker_method_ok)) {
+    std::string allowed;
+    for (const auto& candidate : kRoutes) {
+      if (candidate.path != path) continue;
+      if (!allowed.empty()) allowed += ", ";
+      allowed += std::string(bhttp::to_string(candidate.method));
+    }
+    if (worker_path) allowed = "GET, DELETE";
+    exchange.add_response_header("allow", allowed);
+    co_await exchange.respond_error(405, "method_not_allowed",
+                                    std::string(request.method_string()) + " is not allowed on " +
+                                        std::string(path) + " (allowed: " + allowed + ")");
+    co_return;
+  }
+  bool needs_key = worker_path || route->auth == Auth::kProtected;
+  if (needs_key && !config_.api_key.empty()) {
+    auto presented = to_view(request[bhttp::field::authorization]);
+    constexpr std::string_view kBearer = "Bearer ";
+    if (presented.size() != kBearer.size() + config_.api_key.size() ||
+        presented.substr(0, kBearer.size()) != kBearer ||
+        presented.substr(kBearer.size()) != config_.api_key) {
+      exchange.add_response_header("www-authenticate", "Bearer");
+      co_await exchange.respond_error(401, "unauthorized",
+                                      "missing or invalid API key (send Authorization: Bearer)");
+      co_return;
+    }
+  }
+  if (worker_path) {
+    std::string_view id = path.substr(9);
+    if (request.method() == bhttp::verb::get) {
+      co_await get_worker(exchange, id);
+    } else {
+      co_await delete_worker(exchange, id);
+    }
+    co_return;
+  }
+  switch (route->action) {
+    case Action::kGenerate:
+      co_await proxy(exchange, ApiKind::kGenerate, request_id);
+      break;
+    case Action::kCompletions:
+      co_await proxy(exchange, ApiKind::kCompletions, request_id);
+      break;
+    case Action::kChat:
+      co_await proxy(exchange, ApiKind::kChat, request_id);
+      break;
+    case Action::kEmbeddings:
+      co_await proxy(exchange, ApiKind::kEmbeddings, request_id);
+      break;
+    case Action::kModels:
+      co_await list_models(exchange);
+      break;
+    case Action::kModelInfo:
+      co_await forward_info(exchange, "/get_model_info");
+      break;
+    case Action::kServerInfo:
+      co_await forward_info(exchange, "/get_server_info");
+      break;
+    case Action::kHealth:
+      co_await exchange.respond(200, "OK", "text/plain");
+      break;
+    case Action::kReadiness:
+      co_await readiness(exchange);
+      break;
+    case Action::kHealthGenerate:
+      co_await health_generate(exchange);
+      break;
+    case Action::kLoads:
+      co_await get_loads(exchange);
+      break;
+    case Action::kFlushCache:
+      co_await flush_cache(exchange);
+      break;
+    case Action::kWorkers:
+      if (request.method() == bhttp::verb::get) {
+        co_await list_workers(exchange);
+      } else {
+        co_await add_worker(exchange);
+      }
+      break;
+    case Action::kAddWorker:
+      co_await legacy_add_worker(exchange);
+      break;
+    case Action::kRemoveWorker:
+      co_await legacy_remove_worker(exchange);
+      break;
+    case Action::kListWorkers:
+      co_await legacy_list_workers(exchange);
+      break;
+  }
+}
+
+EntryPtr Router::pick(const RouteRequest& route, std::span<const Worker* const> exclude,
+                      unsigned& status, std::string_view& code, std::string& message) {
+  thread_local std::vector<WorkerPtr> available;
+  thread_local std::vector<uint32_t> index;
+  const auto& snapshot = registry_.current();
+  status = 503;
+  code = "no_available_workers";
+  if (snapshot.groups.empty()) {
+    message = "no workers are registered";
+    return nullptr;
+  }
+  const ModelGroup* group = snapshot.find(route.model);
+  if (!group) {
+    if (route.model.empty()) {
+      status = 400;
+      code = "model_required";
+      message = "several models are served; the request must name one in 'model'";
+    } else {
+      status = 404;
+      code = "model_not_found";
+      message = common::cat({"no worker serves model '", route.model, "'"});
+    }
+    return nullptr;
+  }
+  auto usable = [&exclude](const Worker& worker) {
+    if (!worker.available()) return false;
+    for (const Worker* skip : exclude) {
+      if (skip == &worker) return false;
+    }
+    return true;
+  };
+  bool all = true;
+  for (const auto& worker : group->workers) {
+    if (!usable(*worker)) {
+      all = false;
+      break;
+    }
+  }
+  std::span<const WorkerPtr> candidates = group->workers;
+  if (!all) {
+    // Rare path (a worker unhealthy, draining or already tried): build the filtered list.
+    available.clear();
+    index.clear();
+    for (uint32_t i = 0; i < group->workers.size(); ++i) {
+      if (usable(*group->workers[i])) {
+        available.push_back(group->workers[i]);
+        index.push_back(i);
+      }
+    }
+    candidates = available;
+  }
+  if (candidates.empty()) {
+    message = exclude.empty() ? "no healthy worker for model '" + group->model + "'"
+                              : "every available worker failed";
+    return nullptr;
+  }
+  auto chosen = policy_->select(candidates, route);
+  if (!chosen || *chosen >= candidates.size()) {
+    message = common::cat({"the ", policy_->name(), " policy selected no worker"});
+    return nullptr;
+  }
+  size_t slot = all ? *chosen : index[*chosen];
+  available.clear();
+  return group->entries[slot];
+}
+
+net::awaitable<void> Router::proxy(http::Exchange& exchange, ApiKind kind,
+                                   std::string_view request_id) {
+  constexpr size_t kMaxAttempts = 3;
+  auto& request = exchange.request();
+  std::string& body = request.body();
+  auto& extractor = Extractor::local();
+  Extracted info;
+  std::string error;
+  if (!extractor.extract(kind, body, info, error)) {
+    co_await exchange.respond_error(400, "invalid_request", error);
+    co_return;
+  }
+  const int64_t prompt_size = info.route.prompt_size;
+  const auto deadline = std::chrono::steady_clock::now() + request_timeout_;
+  auto& pool = http::ConnectionPool::local();
+
+  // The disconnect watch closes whichever upstream connection is in use: that aborts the
+  // pending upstream read or write, and closing is how the worker learns to stop generating.
+  http::Connection* current = nullptr;
+  exchange.watch_disconnect([&current] {
+    if (current) current->stream.close();
+  });
+  struct StopWatch {
+    http::Exchange& exchange;
+    ~StopWatch() { exchange.stop_watching(); }
+  } stop_watch{exchange};
+
+  std::array<const Worker*, kMaxAttempts> tried{};
+  size_t tried_count = 0;
+  std::string last_error;
+  unsigned last_status = 502;
+  std::string head;
+  Splice splice;
+  for (size_t attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    if (attempt > 0 && !extractor.extract(kind, body, info, error)) break;  // views refreshed
+    unsigned status;
+    std::string_view code;
+    std::string message;
+    EntryPtr entry = pick(info.route, std::span<const Worker* const>(tried.data(), tried_count),
+                          status, code, message);
+    if (!entry) {
+      if (attempt == 0) {
+        co_await exchange.respond_error(status, code, message);
+        co_return;
+      }
+      break;
+    }
+    tried[tried_count++] = entry->worker.get();
+    LoadGuard load(entry->worker, prompt_size);
+
+    // Request head, written by hand: the client's headers minus hop-by-hop ones, our Host,
+    // Authorization and x-request-id, and the length of the (possibly spliced) body.
+    std::string_view body_view = body;
+    bool spliced = config_.dp_aware && entry->worker->dp_rank() &&
+                   splice_dp_rank(body_view, *entry->worker->dp_rank(), splice);
+    size_t body_size = spliced ? splice.size() : body.size();
+    head.clear();
+    head.append(to_view(request.method_string()));
+    head += ' ';
+    head.append(entry->endpoint.path_prefix);
+    head.append(to_view(request.target()));
+    head.append(" HTTP/1.1\r\nHost: ");
+    head.append(entry->endpoint.host_header);
+    head.append("\r\n");
+    for (const auto& field : request) {
+      if (skip_forwarded_header(field.name(), to_view(field.name_string()))) continue;
+      head.append(to_view(field.name_string()));
+      head.append(": ");
+      head.append(to_view(field.value()));
+      head.append("\r\n");
+    }
+    if (!config_.api_key.empty()) {
+      head.append("Authorization: Bearer ").append(config_.api_key).append("\r\n");
+    } else if (auto it = request.find(bhttp::field::authorization); it != request.end()) {
+      head.append("Authorization: ").append(to_view(it->value())).append("\r\n");
+    }
+    head.append("X-Request-Id: ").append(request_id).append("\r\n");
+    head.append("Content-Length: ").append(std::to_string(body_size)).append("\r\n\r\n");
+    std::array<net::const_buffer, 4> buffers{
+        net::buffer(head),
+        spliced ? net::buffer(splice.prefix.data(), splice.prefix.size()) : net::buffer(body),
+        spliced ? net::buffer(splice.insertion) : net::const_buffer(),
+        spliced ? net::buffer(splice.suffix.data(), splice.suffix.size()) : net::const_buffer()};
+
+    // A reused connection may have been closed by the worker while idle: one fresh retry on the
+    // same worker, as long as nothing of a response came back.
+    for (int connection_try = 0; connection_try < 2; ++connection_try) {
+      http::error_code ec;
+      auto connection = co_await pool.acquire(entry->endpoint, ec);
+      if (exchange.client_gone()) co_return;
+      if (!connection) {
+        last_error = "cannot connect to worker " + entry->worker->url() + ": " + ec.message();
+        break;
+      }
+      current = connection.get();
+      connection->stream.expires_at(deadline);
+      auto [write_ec, written] = co_await net::async_write(connection->stream, buffers, kUse);
+      bhttp::response_parser<bhttp::buffer_body> parser;
+      parser.body_limit(boost::none);
+      http::error_code read_ec = write_ec;
+      if (!write_ec) {
+        auto [header_ec, n] =
+            co_await bhttp::async_read_header(connection->stream, connection->buffer, parser, kUse);
+        read_ec = header_ec;
+      }
+      if (exchange.client_gone()) {
+        current = nullptr;
+        co_return;
+      }
+      if (read_ec) {
+        current = nullptr;
+        if (connection->reused && !parser.got_some() && read_ec != http::beast::error::timeout) {
+          continue;
+        }
+        if (read_ec == http::beast::error::timeout) {
+          co_await exchange.respond_error(
+              504, "upstream_timeout",
+              "worker " + entry->worker->url() + " did not answer within --request-timeout-secs");
+          co_return;
+        }
+        last_error = "worker " + entry->worker->url() + " failed: " + read_ec.message();
+        last_status = 502;
+        break;
+      }
+
+      // From here on bytes reach the client, so there is no retry.
+      auto& response = parser.get();
+      response.erase("x-request-id");
+      std::optional<uint64_t> length;
+      if (auto declared = parser.content_length(); declared && !parser.chunked()) {
+        length = *declared;
+      }
+      exchange.begin_stream(response.base(), length);
+      char chunk[16384];
+      bool upstream_ok = true;
+      bool client_ok = true;
+      while (!parser.is_done()) {
+        response.body().data = chunk;
+        response.body().size = sizeof chunk;
+        auto [body_ec, n] =
+            co_await bhttp::async_read_some(connection->stream, connection->buffer, parser, kUse);
+        if (body_ec == bhttp::error::need_buffer) body_ec = {};
+        size_t got = sizeof chunk - response.body().size;
+        // Await each write before reading more: a slow client slows the worker, not our memory.
+        if (got > 0 && !co_await exchange.write_body(std::string_view(chunk, got))) {
+          client_ok = false;
+          break;
+        }
+        if (body_ec) {
+          upstream_ok = false;
+          break;
+        }
+      }
+      current = nullptr;
+      if (!client_ok) co_return;  // the connection closes with `connection`
+      if (!upstream_ok) {
+        // A truncated body must not look complete: drop the client connection.
+        spdlog::warn("router: worker {} broke off a response (request {})", entry->worker->url(),
+                     request_id);
+        exchange.stream().close();
+        co_return;
+      }
+      co_await exchange.end_stream();
+      if (response.keep_alive() && !parser.need_eof()) {
+        pool.release(entry->endpoint, std::move(connection));
+      }
+      co_return;
+    }
+    spdlog::warn("router: {} (request {}), trying another worker", last_error, request_id);
+  }
+  co_await exchange.respond_error(last_status, "upstream_unavailable", last_error);
+}
+
+}  // namespace dpserve::router
