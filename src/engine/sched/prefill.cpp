@@ -111,8 +111,8 @@ std::vector<Scheduler::Chunk> Scheduler::schedule_prefill() {
   if (chunked_) {
     Sequence& s = *chunked_;
     int64_t chunk = s.remaining_prefill();
-    if (chunk > budget)
-      chunk = std::max<int64_t>(budget - budget % kv_.page_size(), kv_.page_size());
+    // The batch budget is at least one page (validated), so a cut chunk is never empty.
+    if (chunk > budget) chunk = budget - budget % kv_.page_size();
     if (!kv_.grow(s.kv, s.kv_len + chunk)) {
       retract(&s);  // cannot happen while reservations hold; re-queue rather than stall
       return batch;

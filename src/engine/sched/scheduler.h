@@ -39,6 +39,8 @@ struct SchedulerLoad {
   }
 };
 
+// Not thread-safe, and not re-entrant: output callbacks must not call back into the scheduler
+// (SchedulerThread queues such calls for between steps).
 class Scheduler {
  public:
   // The model must outlive the scheduler. Throws std::invalid_argument on a bad config.

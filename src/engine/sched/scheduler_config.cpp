@@ -14,7 +14,8 @@ std::string SchedulerConfig::validate() const {
   if (chunked_prefill_size > 0 && chunked_prefill_size < page_size) {
     return "--chunked-prefill-size must be >= --page-size (or <= 0 to disable)";
   }
-  if (max_prefill_tokens < 1) return "--max-prefill-tokens must be >= 1";
+  // A prefill batch must fit at least one page, or chunked prompts could never advance.
+  if (max_prefill_tokens < page_size) return "--max-prefill-tokens must be >= --page-size";
   if (max_running_requests < 1) return "--max-running-requests must be >= 1";
   if (context_length < 0) return "--context-length must be >= 0";
   if (!(init_new_token_ratio >= min_new_token_ratio && min_new_token_ratio >= 0 &&

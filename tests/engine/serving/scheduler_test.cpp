@@ -114,7 +114,7 @@ TEST(Scheduler, ChunkedPrefillEqualsUnchunked) {
     auto unchunked = small_config(4096, page_size);
     unchunked.chunked_prefill_size = 0;
     auto chunked = small_config(4096, page_size);
-    chunked.chunked_prefill_size = 16;
+    chunked.chunked_prefill_size = 10;  // cut to 8 with pages of 4
     SchedulerHarness a(unchunked);
     SchedulerHarness b(chunked);
     for (auto* h : {&a, &b}) {
@@ -124,7 +124,7 @@ TEST(Scheduler, ChunkedPrefillEqualsUnchunked) {
     }
     EXPECT_EQ(a.get("long").tokens, b.get("long").tokens);
     EXPECT_EQ(a.get("short").tokens, b.get("short").tokens);
-    // 150 tokens in chunks of 16 -> 10 prefill passes for the long prompt alone.
+    // 150 tokens in chunks of at most 10 -> 15+ prefill passes for the long prompt alone.
     EXPECT_GE(b.model().forward_calls.load(), a.model().forward_calls.load() + 9);
   }
 }

@@ -1,5 +1,7 @@
 #include "engine/sched/scheduler_thread.h"
 
+#include "engine/serving/scheduler_harness.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -7,8 +9,6 @@
 #include <map>
 #include <mutex>
 #include <thread>
-
-#include "engine/serving/scheduler_harness.h"
 
 namespace dpserve::engine {
 namespace {
@@ -68,8 +68,8 @@ TEST(SchedulerThread, ConcurrentSubmittersGetTheSameOutputsAsAlone) {
   for (int t = 0; t < 4; ++t) {
     clients.emplace_back([&, t] {
       for (int i = 0; i < 4; ++i) {
-        auto r = make_request(rid(t, i), random_tokens(static_cast<uint32_t>(t * 10 + i), 25), 12,
-                              0.8f);
+        auto r =
+            make_request(rid(t, i), random_tokens(static_cast<uint32_t>(t * 10 + i), 25), 12, 0.8f);
         EXPECT_EQ(engine.submit(r, sink.callback()), "");
       }
     });
@@ -78,8 +78,8 @@ TEST(SchedulerThread, ConcurrentSubmittersGetTheSameOutputsAsAlone) {
   ASSERT_TRUE(sink.wait_finished(16));
   for (int t = 0; t < 4; ++t) {
     for (int i = 0; i < 4; ++i) {
-      auto r = make_request(rid(t, i), random_tokens(static_cast<uint32_t>(t * 10 + i), 25), 12,
-                            0.8f);
+      auto r =
+          make_request(rid(t, i), random_tokens(static_cast<uint32_t>(t * 10 + i), 25), 12, 0.8f);
       EXPECT_EQ(sink.tokens(rid(t, i)), testing::run_alone(r).tokens);
     }
   }
