@@ -228,6 +228,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(std::string_view tokenizer_json,
   if (tok.contains("added_tokens") && !tok["added_tokens"].is_null()) {
     const json& list = tok["added_tokens"];
     if (!list.is_array()) fail(tok_file, "added_tokens", "expected an array");
+    int64_t max_added = -1;
     for (size_t i = 0; i < list.size(); ++i) {
       const json& a = list[i];
       const std::string field = "added_tokens[" + std::to_string(i) + "]";
@@ -246,6 +247,23 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(std::string_view tokenizer_json,
       token.lstrip = bool_field(a, "lstrip", false, tok_file, field);
       token.rstrip = bool_field(a, "rstrip", false, tok_file, field);
       token.normalized = bool_field(a, "normalized", false, tok_file, field);
+      // HF ignores the declared id of a token the model vocab lacks and numbers it after the
+      // vocab; a file where the two disagree would encode differently there, so refuse it.
+      int64_t hf_id;
+      if (const AddedToken* seen = t->added_->find(token.content)) {
+        hf_id = seen->id;
+      } else if (const auto in_vocab = t->model_->token_id(token.content)) {
+        hf_id = *in_vocab;
+      } else {
+        const auto entries = static_cast<int64_t>(t->model_->entry_count());
+        hf_id = max_added >= entries ? max_added + 1 : entries;
+      }
+      if (hf_id != token.id) {
+        fail(tok_file, field + ".id",
+             std::to_string(token.id) + " but Hugging Face would assign " + std::to_string(hf_id) +
+                 " (a token outside model.vocab takes the next id after it)");
+      }
+      max_added = std::max(max_added, hf_id);
       t->added_->add(token);
       limit = std::max(limit, token.id + 1);
     }

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 
@@ -29,8 +30,11 @@ struct Layout {
   Family family;
   Json normalizer;
   Json pre_tokenizer;
-  bool specials_first = false;  // DeepSeek puts BOS/EOS/PAD at ids 0..2
-  bool pair_merges = false;     // ["a","b"] (tokenizers >= 0.20) instead of "a b"
+  // DeepSeek puts BOS/EOS/PAD at ids 0..2 and lists its special tokens in model.vocab as well:
+  // HF ignores an added token's declared id unless the model vocab has the token, numbering it
+  // after the model vocab instead, so out-of-order ids must be in both places.
+  bool specials_first = false;
+  bool pair_merges = false;  // ["a","b"] (tokenizers >= 0.20) instead of "a b"
   bool ignore_merges = false;
   std::vector<std::string> fixed_specials;  // in id order
   std::vector<std::string> late_specials;   // after the merges (DeepSeek-V3 chat markers)
@@ -231,6 +235,11 @@ TokenizerFiles build_tokenizer(std::string_view family, int vocab_size) {
   tok += "    \"continuing_subword_prefix\": null,\n    \"end_of_word_suffix\": null,\n";
   tok += "    \"fuse_unk\": false,\n    \"byte_fallback\": false,\n";
   tok += std::string("    \"ignore_merges\": ") + (l.ignore_merges ? "true" : "false") + ",\n";
+  if (l.specials_first) {
+    vocab.insert(vocab.end(), added.begin(), added.end());
+    std::sort(vocab.begin(), vocab.end(),
+              [](const auto& a, const auto& b) { return a.second < b.second; });
+  }
   tok += "    \"vocab\": {";
   for (size_t i = 0; i < vocab.size(); ++i) {
     tok += i == 0 ? "\n" : ",\n";
