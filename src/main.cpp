@@ -6,6 +6,8 @@
 
 #include "router/router_main.h"
 
+#include "engine/model/model_main.h"
+
 namespace {
 
 struct Subcommand {
@@ -21,6 +23,7 @@ constexpr Subcommand kSubcommands[] = {
        std::printf("dpserve 0.1.0\n");
        return 0;
      }},
+    {"model", "create or inspect checkpoints", dpserve::engine::model_main},
 };
 
 void print_usage(std::FILE* out) {
