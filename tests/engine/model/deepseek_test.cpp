@@ -213,29 +213,42 @@ TEST(DeepseekModelTest, MixedBatchEqualsSeparateRuns) {
   const ModelInfo& info = model->info();
   const std::vector<int32_t> a(kTokens.begin(), kTokens.begin() + 9);
   const std::vector<int32_t> b(kTokens.begin() + 3, kTokens.end());
+  const std::vector<int32_t> c(kTokens.begin() + 5, kTokens.begin() + 11);
   // Alone: the reference answers.
   const std::vector<float> want_a = prefill(*model, a, {a.size()});
   const std::vector<float> want_b = prefill(*model, b, {b.size()});
+  const std::vector<float> want_c = prefill(*model, c, {c.size()});
 
-  // Together, interleaved slots: a prefills 8 tokens then decodes 1 while b prefills in 2 chunks.
-  KvStorage kv(info.num_layers, 64, info.kv_k_width, info.kv_v_width);
-  std::vector<int64_t> slots_a, slots_b;
+  // Together, interleaved slots. Step 2 puts b's first chunk (start 0: expanded is cheaper)
+  // between the decode tokens of a and c (absorbed under kAuto), so both paths run in one batch.
+  KvStorage kv(info.num_layers, 80, info.kv_k_width, info.kv_v_width);
+  std::vector<int64_t> slots_a, slots_b, slots_c;
   for (int64_t i = 0; i < 32; ++i) {
     slots_a.push_back(2 * i);
     slots_b.push_back(63 - 2 * i);
   }
-  std::vector<float> logits(2 * static_cast<size_t>(info.vocab_size));
+  for (int64_t i = 0; i < 16; ++i) slots_c.push_back(79 - i);
+  std::vector<float> one(static_cast<size_t>(info.vocab_size));
+  std::vector<float> two(2 * static_cast<size_t>(info.vocab_size));
+  std::vector<float> three(3 * static_cast<size_t>(info.vocab_size));
   Batch first;
   first.seqs.push_back({std::span<const int32_t>(a.data(), 8), 0, slots_a});
-  first.seqs.push_back({std::span<const int32_t>(b.data(), 6), 0, slots_b});
-  model->forward(first, kv, logits);
+  first.seqs.push_back({std::span<const int32_t>(c.data(), 5), 0, slots_c});
+  model->forward(first, kv, two);
   Batch second;
   second.seqs.push_back({std::span<const int32_t>(a.data() + 8, 1), 8, slots_a});
-  second.seqs.push_back({std::span<const int32_t>(b.data() + 6, b.size() - 6), 6, slots_b});
-  model->forward(second, kv, logits);
+  second.seqs.push_back({std::span<const int32_t>(b.data(), 6), 0, slots_b});
+  second.seqs.push_back({std::span<const int32_t>(c.data() + 5, 1), 5, slots_c});
+  model->forward(second, kv, three);
   const auto vocab = static_cast<size_t>(info.vocab_size);
-  EXPECT_LT(rel_err(std::span<const float>(logits.data(), vocab), want_a), 1e-5);
-  EXPECT_LT(rel_err(std::span<const float>(logits.data() + vocab, vocab), want_b), 1e-5);
+  const std::vector<float> logits_a(three.begin(), three.begin() + vocab);
+  const std::vector<float> logits_c(three.begin() + 2 * vocab, three.end());
+  Batch third;
+  third.seqs.push_back({std::span<const int32_t>(b.data() + 6, b.size() - 6), 6, slots_b});
+  model->forward(third, kv, one);
+  EXPECT_LT(rel_err(logits_a, want_a), 1e-5);
+  EXPECT_LT(rel_err(one, want_b), 1e-5);
+  EXPECT_LT(rel_err(logits_c, want_c), 1e-5);
   fs::remove_all(dir);
 }
 
