@@ -124,8 +124,8 @@ std::optional<ChatMessage> chat_message_from_json(const nlohmann::json& message,
     return std::nullopt;
   }
   for (const auto& part : *content) {
-    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") ||
-        !part["text"].is_string()) {
+    if (!part.is_object() || !part.contains("type") || part["type"] != "text" ||
+        !part.contains("text") || !part["text"].is_string()) {
       *error = "message.content parts must be {\"type\": \"text\", \"text\": string}";
       return std::nullopt;
     }

@@ -9,7 +9,8 @@
 namespace dpserve::engine {
 namespace {
 
-void parse(const nlohmann::json& config, bool* nfc) {
+void parse(const nlohmann::json& config, bool* nfc, int depth) {
+  if (depth > 8) throw std::invalid_argument("normalizer: nested too deeply");
   if (config.is_null()) return;
   const std::string type =
       config.is_object() && config.contains("type") && config["type"].is_string()
@@ -20,7 +21,7 @@ void parse(const nlohmann::json& config, bool* nfc) {
     return;
   }
   if (type == "Sequence" && config.contains("normalizers") && config["normalizers"].is_array()) {
-    for (const auto& sub : config["normalizers"]) parse(sub, nfc);
+    for (const auto& sub : config["normalizers"]) parse(sub, nfc, depth + 1);
     return;
   }
   throw std::invalid_argument("normalizer: unsupported " + config.dump().substr(0, 80) +
@@ -31,7 +32,7 @@ void parse(const nlohmann::json& config, bool* nfc) {
 
 std::unique_ptr<Normalizer> Normalizer::from_json(const nlohmann::json& config) {
   auto result = std::make_unique<Normalizer>();
-  parse(config, &result->nfc_);
+  parse(config, &result->nfc_, 0);
   return result;
 }
 

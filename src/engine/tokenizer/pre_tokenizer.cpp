@@ -9,6 +9,8 @@
 namespace dpserve::engine {
 namespace {
 
+constexpr int kMaxNesting = 8;  // real files nest one Sequence; bounds recursion on hostile input
+
 SplitBehavior parse_behavior(const nlohmann::json& value) {
   const std::string name = value.is_string() ? value.get<std::string>() : "";
   if (name == "Removed") return SplitBehavior::kRemoved;
@@ -107,11 +109,12 @@ PreTokenizer::~PreTokenizer() = default;
 std::unique_ptr<PreTokenizer> PreTokenizer::from_json(const nlohmann::json& config) {
   std::unique_ptr<PreTokenizer> result(new PreTokenizer);
   if (config.is_null()) return result;
-  result->add_step(config, true);
+  result->add_step(config, true, 0);
   return result;
 }
 
-void PreTokenizer::add_step(const nlohmann::json& config, bool first) {
+void PreTokenizer::add_step(const nlohmann::json& config, bool first, int depth) {
+  if (depth > kMaxNesting) throw std::invalid_argument("pre_tokenizer: nested too deeply");
   if (!config.is_object() || !config.contains("type") || !config["type"].is_string()) {
     throw std::invalid_argument("pre_tokenizer: expected an object with a string \"type\"");
   }
@@ -121,7 +124,7 @@ void PreTokenizer::add_step(const nlohmann::json& config, bool first) {
     if (it == config.end() || !it->is_array()) {
       throw std::invalid_argument("pre_tokenizer.pretokenizers: expected an array");
     }
-    for (const auto& sub : *it) add_step(sub, first && steps_.empty());
+    for (const auto& sub : *it) add_step(sub, first && steps_.empty(), depth + 1);
     return;
   }
   if (type == "Split") {

@@ -46,7 +46,7 @@ class PreTokenizer {
     bool invert = false;
   };
   PreTokenizer();
-  void add_step(const nlohmann::json& config, bool first);
+  void add_step(const nlohmann::json& config, bool first, int depth);
 
   std::vector<Step> steps_;
   bool byte_level_ = false;

@@ -18,6 +18,10 @@ namespace {
 
 using nlohmann::json;
 
+constexpr int kMaxNesting = 8;
+// Real vocabularies stay below 300k; the cap bounds per-id tables on hostile input.
+constexpr int64_t kMaxTokenId = int64_t{1} << 21;
+
 [[noreturn]] void fail(const std::string& file, const std::string& field, const std::string& what) {
   throw TokenizerError(file + ": " + field + ": " + what);
 }
@@ -85,7 +89,8 @@ bool bool_field(const json& object, const char* key, bool fallback, const std::s
 
 // Post-processor: ids to put before and after the encoded text (single-sequence template).
 void parse_post_processor(const json& config, std::vector<int32_t>& prefix,
-                          std::vector<int32_t>& suffix, const std::string& file) {
+                          std::vector<int32_t>& suffix, const std::string& file, int depth = 0) {
+  if (depth > kMaxNesting) fail(file, "post_processor", "nested too deeply");
   if (config.is_null()) return;
   if (!config.is_object() || !config.contains("type") || !config["type"].is_string()) {
     fail(file, "post_processor", "expected an object with a string \"type\"");
@@ -96,7 +101,7 @@ void parse_post_processor(const json& config, std::vector<int32_t>& prefix,
     const auto it = config.find("processors");
     if (it == config.end() || !it->is_array())
       fail(file, "post_processor.processors", "expected an array");
-    for (const json& sub : *it) parse_post_processor(sub, prefix, suffix, file);
+    for (const json& sub : *it) parse_post_processor(sub, prefix, suffix, file, depth + 1);
     return;
   }
   if (type != "TemplateProcessing") {
@@ -130,7 +135,8 @@ void parse_post_processor(const json& config, std::vector<int32_t>& prefix,
   }
 }
 
-void check_decoder(const json& config, const std::string& file) {
+void check_decoder(const json& config, const std::string& file, int depth = 0) {
+  if (depth > kMaxNesting) fail(file, "decoder", "nested too deeply");
   if (config.is_null()) return;
   const std::string type =
       config.is_object() && config.contains("type") && config["type"].is_string()
@@ -138,7 +144,7 @@ void check_decoder(const json& config, const std::string& file) {
           : "";
   if (type == "ByteLevel") return;
   if (type == "Sequence" && config.contains("decoders") && config["decoders"].is_array()) {
-    for (const json& sub : config["decoders"]) check_decoder(sub, file);
+    for (const json& sub : config["decoders"]) check_decoder(sub, file, depth + 1);
     return;
   }
   fail(file, "decoder",
@@ -195,8 +201,8 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(std::string_view tokenizer_json,
   TokenMap vocab;
   vocab.reserve(vocab_it->size());
   for (const auto& [spelling, id] : vocab_it->items()) {
-    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > (1 << 24)) {
-      fail(tok_file, "model.vocab[\"" + spelling + "\"]", "expected an id in [0, 2^24]");
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= kMaxTokenId) {
+      fail(tok_file, "model.vocab[\"" + spelling + "\"]", "expected an id in [0, 2^21)");
     }
     vocab.emplace(spelling, id.get<int32_t>());
   }
@@ -238,7 +244,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(std::string_view tokenizer_json,
       }
       AddedToken token;
       const int64_t id = a["id"].get<int64_t>();
-      if (id < 0 || id > (1 << 24)) fail(tok_file, field + ".id", "out of range");
+      if (id < 0 || id >= kMaxTokenId) fail(tok_file, field + ".id", "out of range");
       token.id = static_cast<int32_t>(id);
       token.content = a["content"].get<std::string>();
       if (token.content.empty()) fail(tok_file, field + ".content", "empty");
@@ -306,7 +312,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(std::string_view tokenizer_json,
       t->chat_template_source_ = ct.get<std::string>();
     } else if (ct.is_array()) {
       for (const json& named : ct) {
-        if (named.is_object() && named.value("name", "") == "default" &&
+        if (named.is_object() && named.contains("name") && named["name"] == "default" &&
             named.contains("template") && named["template"].is_string()) {
           t->chat_template_source_ = named["template"].get<std::string>();
         }
