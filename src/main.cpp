@@ -4,10 +4,9 @@
 #include <cstring>
 #include <string_view>
 
-#include "bench/bench_main.h"
-#include "launcher/serve_main.h"
 #include "router/router_main.h"
 
+#include "engine/api/engine_main.h"
 #include "engine/model/model_main.h"
 
 namespace {
@@ -25,9 +24,9 @@ constexpr Subcommand kSubcommands[] = {
        std::printf("dpserve 0.1.0\n");
        return 0;
      }},
+    {"engine", "inference server (paged KV, radix cache, continuous batching, native DP)",
+     dpserve::engine::engine_main},
     {"model", "create or inspect checkpoints", dpserve::engine::model_main},
-    {"bench", "load generator and serving benchmark", dpserve::bench::bench_main},
-    {"serve", "N engine workers plus the router, supervised", dpserve::launcher::serve_main},
 };
 
 void print_usage(std::FILE* out) {
