@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "bench/bench_main.h"
+#include "launcher/serve_main.h"
 #include "router/router_main.h"
 
 #include "engine/api/engine_main.h"
@@ -27,6 +29,8 @@ constexpr Subcommand kSubcommands[] = {
     {"engine", "inference server (paged KV, radix cache, continuous batching, native DP)",
      dpserve::engine::engine_main},
     {"model", "create or inspect checkpoints", dpserve::engine::model_main},
+    {"bench", "load generator and serving benchmark", dpserve::bench::bench_main},
+    {"serve", "N engine workers plus the router, supervised", dpserve::launcher::serve_main},
 };
 
 void print_usage(std::FILE* out) {
