@@ -186,8 +186,9 @@ TokenizerFiles build_tokenizer(std::string_view family, int vocab_size) {
     for (const auto& s : l.fixed_specials) add_special(s);
   }
   for (const auto& s : l.late_specials) add_special(s);
-  for (int n = l.filler_start; next < vocab_size; ++n) {
-    add_special(l.filler_prefix + std::to_string(n) + l.filler_suffix);
+  const int fillers = vocab_size - next;
+  for (int n = 0; n < fillers; ++n) {
+    add_special(l.filler_prefix + std::to_string(l.filler_start + n) + l.filler_suffix);
   }
 
   Json post_processor;
