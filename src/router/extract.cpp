@@ -218,8 +218,9 @@ bool Extractor::extract(ApiKind kind, std::string& body, Extracted& out, std::st
     return false;
   }
   od::object object;
-  if (doc.get_object().get(object) != simdjson::SUCCESS) {
-    error = "request body must be a JSON object";
+  if (auto code = doc.get_object().get(object); code != simdjson::SUCCESS) {
+    error = code == simdjson::INCORRECT_TYPE ? "request body must be a JSON object"
+                                             : "request body is not valid JSON";
     return false;
   }
   bool have_text = false;

@@ -261,6 +261,16 @@ net::awaitable<void> serve_connection(tcp::socket socket, const Handler& handler
         response.prepare_payload();
         stream.expires_after(options.write_timeout);
         co_await bhttp::async_write(stream, response, kUse);
+        // Lingering close: read and drop what the client is still sending (bounded), so closing
+        // with unread bytes does not reset the connection before the client reads the answer.
+        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+        stream.expires_after(std::chrono::seconds(2));
+        char sink[8192];
+        for (size_t drained = 0; drained < (size_t{16} << 20);) {
+          auto [drain_ec, n] = co_await stream.async_read_some(net::buffer(sink), kUse);
+          if (drain_ec) break;
+          drained += n;
+        }
       }
       break;
     }
