@@ -2,12 +2,12 @@
 // prefix cache, checked against a naive model after every op (tests/engine/serving/kv_harness.h).
 // The first byte picks the page size and the second the pool size, so small pools exercise
 // eviction under pressure.
+#include "../engine/serving/kv_harness.h"
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <span>
-
-#include "../engine/serving/kv_harness.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;

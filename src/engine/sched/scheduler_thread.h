@@ -28,7 +28,8 @@ class SchedulerThread {
   std::string submit(GenerateRequest request, OutputCallback callback);
   // Finishes request `id` with an abort (client disconnected, /abort_request). Unknown ids: no-op.
   void abort(const std::string& id);
-  // Empties the prefix cache if nothing is queued or running; blocks until the loop has answered.
+  // Empties the prefix cache if nothing is queued or running; blocks until the loop has answered,
+  // so never call it from an output callback (that would wait on itself).
   bool flush_cache();
   SchedulerLoad load() const;
 
