@@ -368,7 +368,6 @@ void RadixTree::enforce_budgets() {
 
 MatchResult RadixTree::match(std::string_view key) const {
   MatchResult result;
-  result.input_units = count_units(kind_, key);
   if (key.empty()) return result;
   const Shard& shard = shard_for(key);
 
@@ -390,10 +389,9 @@ MatchResult RadixTree::match(std::string_view key) const {
     if (shared < child->label.size()) break;
     node = child;
   }
-  if (steps.empty()) return result;
 
-  // Units matched at each step end, in one forward pass over the matched bytes. A unit cut in
-  // half by the match end does not count.
+  // Units matched at each step end, and of the whole key, in one forward pass over the key. A
+  // unit cut in half by the match end does not count.
   thread_local std::vector<int64_t> units_at;
   units_at.assign(steps.size(), 0);
   {
@@ -411,7 +409,11 @@ MatchResult RadixTree::match(std::string_view key) const {
       units_at[s] = units;
       if (kind_ == KeyKind::kText && end < key.size() && is_continuation(key[end])) ++units;
     }
+    result.input_units = kind_ == KeyKind::kTokenIds
+                             ? count_units(kind_, key)
+                             : units + count_text_units(key.data() + p, key.size() - p);
   }
+  if (steps.empty()) return result;
   result.max_matched_units = units_at.back();
 
   // Deepest first: a worker's match is the deepest matched node it owns.
