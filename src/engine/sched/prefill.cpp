@@ -15,6 +15,9 @@ namespace {
 constexpr int64_t kMaxReservedOutput = 4096;
 // Beyond this many waiting requests, longest-prefix-first costs more than it saves (SGLang).
 constexpr size_t kLpmMaxWaiting = 128;
+// A waiting request sharing at least this many uncached tokens with one already in the batch waits
+// a round, so it reuses that prefix instead of computing it twice (SGLang's in-batch sharing).
+constexpr int64_t kInBatchPrefixTokens = 32;
 
 }  // namespace
 
@@ -51,6 +54,25 @@ void Scheduler::order_waiting() {
   });
   waiting_.clear();
   for (auto& [matched, s] : keyed) waiting_.push_back(std::move(s));
+}
+
+bool Scheduler::shares_uncached_prefix(const Sequence& s, const std::vector<Chunk>& batch) {
+  if (!kv_.radix_enabled()) return false;
+  const auto key = std::span<const int32_t>(s.tokens).first(s.tokens.size() - 1);
+  int64_t cached = -1;
+  for (const Chunk& c : batch) {
+    // What the batch member will have cached after this pass.
+    const auto other =
+        std::span<const int32_t>(c.seq->tokens).first(static_cast<size_t>(c.seq->kv_len + c.len));
+    const size_t n = std::min(key.size(), other.size());
+    const auto common = static_cast<int64_t>(
+        std::mismatch(key.begin(), key.begin() + static_cast<ptrdiff_t>(n), other.begin()).first -
+        key.begin());
+    if (common < kInBatchPrefixTokens) continue;
+    if (cached < 0) cached = kv_.peek(key);
+    if (common >= cached + kInBatchPrefixTokens) return true;
+  }
+  return false;
 }
 
 bool Scheduler::admit(Sequence& s, int64_t& budget, int64_t& reserved, std::vector<Chunk>& batch) {
@@ -128,8 +150,9 @@ std::vector<Scheduler::Chunk> Scheduler::schedule_prefill() {
   for (auto it = waiting_.begin(); it != waiting_.end() && budget > 0;) {
     if (static_cast<int>(running_.size()) >= config_.max_running_requests) break;
     Sequence& s = **it;
-    // A sibling sample is computing the same prompt: wait one round and reuse its cached pages.
-    if (s.group->prefilling > 0) {
+    // A sibling sample, or another request in this batch, is computing the same prompt prefix:
+    // wait one round and reuse its cached pages.
+    if (s.group->prefilling > 0 || shares_uncached_prefix(s, batch)) {
       ++it;
       continue;
     }

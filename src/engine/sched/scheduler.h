@@ -80,6 +80,7 @@ class Scheduler {
   void retract(Sequence* seq);
   void order_waiting();
   int64_t reservation(const Sequence& seq) const;
+  bool shares_uncached_prefix(const Sequence& seq, const std::vector<Chunk>& batch);
   bool admit(Sequence& seq, int64_t& budget, int64_t& reserved, std::vector<Chunk>& batch);
   void forward(const std::vector<Chunk>& batch);
   void append_token(Sequence& seq, int row);

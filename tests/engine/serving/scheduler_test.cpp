@@ -94,6 +94,31 @@ TEST(Scheduler, CacheInvarianceAndCachedTokens) {
   }
 }
 
+// Requests arriving together with a long common prefix: the first computes it, the others wait one
+// round and hit the cache instead of computing it again.
+TEST(Scheduler, InBatchPrefixSharing) {
+  auto system_prompt = random_tokens(50, 100);
+  SchedulerHarness h(small_config());
+  std::vector<GenerateRequest> requests;
+  for (int i = 0; i < 4; ++i) {
+    auto prompt = system_prompt;
+    auto tail = random_tokens(60 + static_cast<uint32_t>(i), 10);
+    prompt.insert(prompt.end(), tail.begin(), tail.end());
+    requests.push_back(make_request(rid(i), prompt, 6));
+    ASSERT_EQ(h.add(requests.back()), "");
+  }
+  ASSERT_EQ(h.add(make_request("unrelated", random_tokens(70, 100), 6)), "");
+  ASSERT_TRUE(h.scheduler.step());  // r0 and the unrelated prompt; r1..r3 deferred
+  EXPECT_EQ(h.scheduler.load().num_running, 2);
+  h.run();
+  EXPECT_EQ(h.get("r0").cached_tokens, 0);
+  EXPECT_EQ(h.get("unrelated").cached_tokens, 0);
+  for (int i = 1; i < 4; ++i) {
+    EXPECT_EQ(h.get(rid(i)).cached_tokens, 100) << i;
+    EXPECT_EQ(h.get(rid(i)).tokens, run_alone(requests[static_cast<size_t>(i)]).tokens);
+  }
+}
+
 TEST(Scheduler, DisabledRadixCacheReportsNoHits) {
   auto config = small_config();
   config.disable_radix_cache = true;
