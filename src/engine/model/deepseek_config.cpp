@@ -69,8 +69,15 @@ DeepseekConfig parse_deepseek_config(const HfConfig& c) {
   cfg.rms_eps = c.get_double("rms_norm_eps", 1e-6);
   cfg.attention_bias = c.get_bool("attention_bias", false);
   cfg.eos = c.get_int_list("eos_token_id");
-  if (c.get_bool("tie_word_embeddings", false))
+  if (c.get_bool("tie_word_embeddings", false)) {
     bad("tied embeddings are not supported for DeepSeek");
+  }
+  // DeepSeek-V3's published weights are block-scaled fp8 (weight_scale_inv tensors); say so plainly
+  // instead of failing later on an unknown tensor dtype.
+  if (c.has("quantization_config")) {
+    bad("quantization_config is set: quantized (e.g. fp8) checkpoints are not supported; convert "
+        "to bf16 first");
+  }
   const std::string act = c.get_string("hidden_act", "silu");
   if (act != "silu") bad("hidden_act '" + act + "' is not supported");
 

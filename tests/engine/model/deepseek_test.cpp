@@ -304,6 +304,11 @@ TEST(DeepseekModelTest, LoadErrorsNameTheProblem) {
   dir = make_checkpoint("bad_groups", "deepseek_v3", [](nlohmann::json& c) { c["n_group"] = 3; });
   expect_load_error(dir, "n_group");
   fs::remove_all(dir);
+  dir = make_checkpoint("fp8", "deepseek_v3", [](nlohmann::json& c) {
+    c["quantization_config"] = {{"quant_method", "fp8"}, {"weight_block_size", {128, 128}}};
+  });
+  expect_load_error(dir, "quantization_config");
+  fs::remove_all(dir);
   // V2 checkpoints have no e_score_correction_bias: asking for noaux_tc must name the tensor.
   dir = make_checkpoint("no_bias", "deepseek_v2",
                         [](nlohmann::json& c) { c["topk_method"] = "noaux_tc"; });
