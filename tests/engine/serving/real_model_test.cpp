@@ -25,22 +25,21 @@ class RealModel : public ::testing::Test {
 
   // Greedy outputs of `requests` submitted together to a fresh scheduler.
   static std::vector<std::vector<int32_t>> run(const std::vector<GenerateRequest>& requests,
-                                               SchedulerConfig config, int* cached = nullptr) {
+                                               SchedulerConfig config,
+                                               int64_t* retractions = nullptr) {
     Scheduler scheduler(config, *model_);
     std::vector<std::vector<int32_t>> out(requests.size());
     for (size_t i = 0; i < requests.size(); ++i) {
       EXPECT_EQ(scheduler.add(requests[i],
-                              [&out, i, cached](const RequestOutput& o) {
+                              [&out, i](const RequestOutput& o) {
                                 out[i].insert(out[i].end(), o.token_ids.begin(), o.token_ids.end());
-                                if (cached != nullptr && o.finish && i + 1 == out.size()) {
-                                  *cached = o.cached_tokens;
-                                }
                               }),
                 "");
     }
     while (scheduler.step()) {
     }
     EXPECT_EQ(scheduler.check_invariants(), "");
+    if (retractions != nullptr) *retractions = scheduler.load().retractions_total;
     return out;
   }
 
@@ -107,6 +106,20 @@ TEST_F(RealModel, ChunkedPrefillEqualsUnchunked) {
   auto chunked = testing::small_config(2048);
   chunked.chunked_prefill_size = 24;
   EXPECT_EQ(run({r}, chunked)[0], run({r}, unchunked)[0]);
+}
+
+TEST_F(RealModel, RetractionUnderTinyKvKeepsOutputs) {
+  std::vector<GenerateRequest> requests;
+  for (uint32_t i = 0; i < 6; ++i) requests.push_back(request(200 + i, 24, 24));
+  auto tiny = testing::small_config(96, 4);
+  tiny.init_new_token_ratio = 0.05;  // optimistic admission, so decode has to retract
+  tiny.min_new_token_ratio = 0.05;
+  int64_t retractions = 0;
+  const auto crowded = run(requests, tiny, &retractions);
+  EXPECT_GT(retractions, 0);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    EXPECT_EQ(crowded[i], run({requests[i]}, testing::small_config(2048))[0]) << i;
+  }
 }
 
 }  // namespace
