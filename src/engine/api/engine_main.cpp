@@ -56,6 +56,7 @@ void build_context(EngineContext& c) {
   capacity.kv_cache_memory = o.kv_cache_memory;
   if (o.max_total_tokens == 0 && o.kv_cache_memory == 0) {
     capacity.kv_cache_memory = EngineOptions::kDefaultKvCacheMemory;
+    capacity.max_total_tokens = EngineOptions::kDefaultMaxKvTokens;
   }
   capacity.page_size = o.page_size;
   c.max_total_tokens = kv_capacity_tokens(capacity, info.kv_bytes_per_token());

@@ -37,8 +37,11 @@ struct EngineOptions {
   int ep_size = 1;
   int pp_size = 1;
 
-  // KV per rank when neither --max-total-tokens nor --kv-cache-memory is given.
+  // KV per rank when neither --max-total-tokens nor --kv-cache-memory is given: 1 GiB, but no
+  // more tokens than kDefaultMaxKvTokens (a tiny model would otherwise get millions of slots,
+  // whose zeroing alone slows start-up for nothing).
   static constexpr int64_t kDefaultKvCacheMemory = int64_t{1} << 30;
+  static constexpr int64_t kDefaultMaxKvTokens = 131072;
 };
 
 // Registers every flag on `app`, writing into `options`.

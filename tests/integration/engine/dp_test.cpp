@@ -49,7 +49,10 @@ TEST(EngineDp, ShortestQueueAvoidsTheBusyRank) {
       {"--dp-size", "2", "--load-balance-method", "shortest_queue", "--max-total-tokens", "8192"});
   // Keep rank 0 busy with a long stream, then send short requests: all go to rank 1, so the
   // second one with the same prompt is a cache hit.
-  json busy = greedy_ids(prompt_ids(22, 8), 3000);
+  // 16 samples of 4000 tokens: seconds of work, so rank 0 stays busy for the whole test.
+  json busy = greedy_ids(prompt_ids(22, 8), 4000);
+  busy["sampling_params"]["ignore_eos"] = true;
+  busy["sampling_params"]["n"] = 16;
   busy["stream"] = true;
   busy["routed_dp_rank"] = 0;
   HttpConnection stream(engine.port());

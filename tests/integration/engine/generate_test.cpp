@@ -208,6 +208,7 @@ TEST_F(GenerateTest, MetricsUseSglangNames) {
 
 TEST_F(GenerateTest, AbortRequestEndsAStream) {
   json body = greedy_ids(prompt_ids(10, 8), 3000);
+  body["sampling_params"]["ignore_eos"] = true;
   body["rid"] = "to-abort";
   body["stream"] = true;
   HttpConnection connection(engine_->port());
@@ -230,6 +231,7 @@ TEST_F(GenerateTest, AbortRequestEndsAStream) {
 TEST_F(GenerateTest, ClientDisconnectAbortsTheRequest) {
   {
     json body = greedy_ids(prompt_ids(11, 8), 3000);
+    body["sampling_params"]["ignore_eos"] = true;
     body["stream"] = true;
     HttpConnection connection(engine_->port());
     HttpResult head =

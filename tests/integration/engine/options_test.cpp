@@ -51,8 +51,9 @@ TEST(EngineOptions, ChunkedPrefillMatchesUnchunked) {
 
 TEST(EngineOptions, TinyKvBudgetRetractsButFinishesEverything) {
   Engine engine({"--max-total-tokens", "256", "--schedule-policy", "fcfs"});
-  json batch = {{"input_ids", json::array()},
-                {"sampling_params", {{"temperature", 0}, {"max_new_tokens", 100}}}};
+  json batch = {
+      {"input_ids", json::array()},
+      {"sampling_params", {{"temperature", 0}, {"max_new_tokens", 100}, {"ignore_eos", true}}}};
   for (int i = 0; i < 12; ++i) batch["input_ids"].push_back(prompt_ids(50 + i, 40));
   json out = engine.post_ok("/generate", batch);
   ASSERT_EQ(out.size(), 12u);
@@ -61,7 +62,9 @@ TEST(EngineOptions, TinyKvBudgetRetractsButFinishesEverything) {
     EXPECT_EQ(item["meta_info"]["finish_reason"]["type"], "length");
   }
   // Same greedy output as alone, retraction or not.
-  json alone = engine.post_ok("/generate", greedy_ids(prompt_ids(50, 40), 100));
+  json single = greedy_ids(prompt_ids(50, 40), 100);
+  single["sampling_params"]["ignore_eos"] = true;
+  json alone = engine.post_ok("/generate", single);
   EXPECT_EQ(alone["output_ids"], out[0]["output_ids"]);
   json info = engine.get_ok("/get_server_info");
   int64_t retractions = 0;
