@@ -77,22 +77,66 @@ uint32_t compose(uint32_t first, uint32_t second) {
   return it->composite;
 }
 
+bool decomposes(uint32_t cp) {
+  return std::binary_search(
+      std::begin(kDecompositions), std::end(kDecompositions), Decomposition{cp, {}},
+      [](const Decomposition& a, const Decomposition& b) { return a.cp < b.cp; });
+}
+
+// Code points that can make NFC differ from the input: combining marks (ccc != 0), code points
+// that compose with a preceding starter, and decomposable ones that do not recompose to
+// themselves (singletons, exclusions). Text without any of them is already NFC.
+class QuickCheck {
+ public:
+  QuickCheck() : seconds_(), composites_() {
+    for (const Composition& c : kCompositions) {
+      seconds_.push_back(c.second);
+      composites_.push_back(c.composite);
+    }
+    for (uint32_t v = kVBase; v < kVBase + kVCount; ++v) seconds_.push_back(v);
+    for (uint32_t t = kTBase + 1; t < kTBase + kTCount; ++t) seconds_.push_back(t);
+    std::sort(seconds_.begin(), seconds_.end());
+    std::sort(composites_.begin(), composites_.end());
+    for (uint32_t cp = 0; cp < kBmpSize; ++cp) {
+      if (slow(cp)) bmp_[cp / 64] |= uint64_t{1} << (cp % 64);
+    }
+  }
+  bool maybe_changes(uint32_t cp) const {
+    if (cp < kBmpSize) return (bmp_[cp / 64] >> (cp % 64)) & 1;
+    return slow(cp);
+  }
+
+ private:
+  static constexpr uint32_t kBmpSize = 0x10000;
+  bool slow(uint32_t cp) const {
+    return ccc_of(cp) != 0 || std::binary_search(seconds_.begin(), seconds_.end(), cp) ||
+           (decomposes(cp) && !std::binary_search(composites_.begin(), composites_.end(), cp));
+  }
+  std::vector<uint32_t> seconds_, composites_;
+  uint64_t bmp_[kBmpSize / 64] = {};
+};
+
 }  // namespace
 
 std::string to_nfc(std::string_view text) {
-  // Everything below U+0300 is already NFC: no combining marks, and the precomposed Latin-1
-  // letters recompose to themselves.
-  std::vector<uint32_t> decomposed;
-  bool simple = true;
+  static const QuickCheck quick;
   uint32_t cp = 0;
-  for (size_t pos = 0; pos < text.size();) {
+  bool needed = false;
+  for (size_t pos = 0; pos < text.size() && !needed;) {
     const int len = utf8::decode(text, pos, &cp);
     if (len == 0) return std::string(text);  // not valid UTF-8: leave untouched
-    if (cp >= 0x300) simple = false;
+    needed = cp >= 0x300 && quick.maybe_changes(cp);
+    pos += len;
+  }
+  if (!needed) return std::string(text);
+
+  std::vector<uint32_t> decomposed;
+  for (size_t pos = 0; pos < text.size();) {
+    const int len = utf8::decode(text, pos, &cp);
+    if (len == 0) return std::string(text);
     decompose(cp, decomposed);
     pos += len;
   }
-  if (simple) return std::string(text);
 
   // Canonical ordering: stable-sort each run of non-starters by combining class.
   for (size_t i = 0; i < decomposed.size();) {
