@@ -72,6 +72,13 @@ json worker_json(const WorkerEntry& entry) {
   return out;
 }
 
+// A registered worker, also answering as the finished registration job of the same id.
+std::string registered_worker_body(const WorkerEntry& entry) {
+  json out = worker_json(entry);
+  out["job_status"] = "active";
+  return out.dump();
+}
+
 std::string workers_body(const RegistrySnapshot& snapshot) {
   json list = json::array();
   for (const auto& entry : snapshot.entries) list.push_back(worker_json(*entry));
@@ -286,8 +293,11 @@ net::awaitable<void> Router::forward_info(http::Exchange& exchange, std::string_
                                     "worker " + entry->worker->url() + ": " + result.ec.message());
     co_return;
   }
-  co_await exchange.respond(result.status, std::move(result.body),
-                            result.content_type.empty() ? "application/json" : result.content_type);
+  // No conditional expression with class-type operands inside co_await: GCC 12 destroys such
+  // temporaries twice in coroutines.
+  std::string content_type = std::move(result.content_type);
+  if (content_type.empty()) content_type = "application/json";
+  co_await exchange.respond(result.status, std::move(result.body), content_type);
 }
 
 net::awaitable<void> Router::readiness(http::Exchange& exchange) {
@@ -393,7 +403,7 @@ net::awaitable<void> Router::add_worker(http::Exchange& exchange) {
 
 net::awaitable<void> Router::get_worker(http::Exchange& exchange, std::string_view id) {
   if (auto entry = registry_.find(id)) {
-    co_await exchange.respond(200, worker_json(*entry).dump());
+    co_await exchange.respond(200, registered_worker_body(*entry));
     co_return;
   }
   Job job;
@@ -440,11 +450,11 @@ net::awaitable<void> Router::legacy_add_worker(http::Exchange& exchange) {
   std::string url = query_param(exchange.request().target(), "url");
   std::string error;
   if (url.empty() || !http::parse_endpoint(url, error)) {
-    co_await exchange.respond_error(400, "invalid_url",
-                                    url.empty() ? "query parameter 'url' is required" : error);
+    if (url.empty()) error = "query parameter 'url' is required";
+    co_await exchange.respond_error(400, "invalid_url", error);
     co_return;
   }
-  auto outcome = co_await register_worker(url, make_uuid(), std::chrono::seconds(5));
+  auto outcome = co_await register_worker(url, make_uuid(), std::chrono::seconds(2));
   if (!outcome.ok) {
     co_await exchange.respond_error(400, "worker_not_added", outcome.error);
     co_return;

@@ -79,7 +79,8 @@ net::awaitable<Registration> Router::register_worker(std::string url, std::strin
     auto health = co_await http::fetch(*endpoint, bhttp::verb::get, "/health", "", config_.api_key,
                                        probe_timeout);
     if (health.status == 200) break;
-    std::string why = health.ec ? health.ec.message() : "status " + std::to_string(health.status);
+    std::string why = "status " + std::to_string(health.status);
+    if (health.ec) why = health.ec.message();
     if (std::chrono::steady_clock::now() + backoff > give_up) {
       result.error = "worker " + url + " is not healthy (" + why + ")";
       co_return result;

@@ -249,15 +249,12 @@ net::awaitable<void> serve_connection(tcp::socket socket, const Handler& handler
         code = "bad_request";
       }
       if (status != 0) {
-        Request& partial = parser.get();
-        Exchange exchange(stream, partial, peer, options.write_timeout);
+        std::string message = "request body exceeds the configured limit";
+        if (status != 413) message = "malformed HTTP request: " + read_ec.message();
         Response response{static_cast<bhttp::status>(status), 11};
         response.set(bhttp::field::content_type, "application/json");
         response.set(bhttp::field::connection, "close");
-        response.body() =
-            common::error_body(status, code,
-                               status == 413 ? "request body exceeds the configured limit"
-                                             : "malformed HTTP request: " + read_ec.message());
+        response.body() = common::error_body(status, code, message);
         response.prepare_payload();
         stream.expires_after(options.write_timeout);
         co_await bhttp::async_write(stream, response, kUse);
