@@ -184,8 +184,13 @@ TEST_P(DeepseekReferenceTest, MatchesNumpyReferenceInBothMlaPaths) {
     for (int64_t r = 0; r < want.rows; ++r) {
       EXPECT_LT(rel_err(got.row(r), want.row(r)), 1e-4) << "decode position " << r;
     }
-    EXPECT_LT(rel_err(prefill(*model, kTokens, {kTokens.size()}), want.row(last)), 1e-4);
-    EXPECT_LT(rel_err(prefill(*model, kTokens, {5, 1, 8}), want.row(last)), 1e-4);
+    const std::vector<float> one_shot = prefill(*model, kTokens, {kTokens.size()});
+    const std::vector<float> chunked = prefill(*model, kTokens, {5, 1, 8});
+    EXPECT_LT(rel_err(one_shot, want.row(last)), 1e-4);
+    EXPECT_LT(rel_err(chunked, want.row(last)), 1e-4);
+    // Prefill of N tokens == N decode steps, closer than either is to the float64 reference.
+    EXPECT_LT(rel_err(one_shot, got.row(last)), 1e-5);
+    EXPECT_LT(rel_err(chunked, got.row(last)), 1e-5);
   }
   fs::remove_all(dir);
 }
