@@ -58,6 +58,7 @@ json model_info(const EngineContext& c) {
               {"served_model_name", c.served_model_name},
               {"is_generation", true},
               {"architecture", c.dp->model_info().architecture},
+              {"vocab_size", c.dp->model_info().vocab_size},
               {"context_length", c.context_length}};
 }
 

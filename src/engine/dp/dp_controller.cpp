@@ -39,9 +39,12 @@ std::string DpController::submit(int rank, GenerateRequest request, OutputCallba
       tracker->live_samples =
           out.finish->kind == FinishKind::kError ? 0 : tracker->live_samples - 1;
     }
-    const bool done = out.finish && tracker->live_samples == 0;
+    // Counters drop before the output is handed on, so a client that sends its next request as
+    // soon as it sees this answer is dispatched against up-to-date loads.
+    if (out.finish && tracker->live_samples == 0) {
+      tracker->controller->finished(tracker->rank, tracker->tokens);
+    }
     if (cb) cb(out);
-    if (done) tracker->controller->finished(tracker->rank, tracker->tokens);
   };
   {
     std::lock_guard lock(mu_);

@@ -81,7 +81,8 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     info = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{args.port}/get_server_info").read())
-    vocab = 32000 if "small" in info["model_path"] else 512
+    model = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{args.port}/get_model_info").read())
+    vocab = model["vocab_size"]
     rng = random.Random(args.seed)
     print(f"model {info['model_path']}, dp_size {info['dp_size']}")
 
