@@ -212,7 +212,8 @@ net::awaitable<void> ApiServer::generate(http::Exchange& exchange) {
   stream_head(head);
   exchange.begin_stream(head, std::nullopt);
   while (!generation.done() && !generation.cancelled()) {
-    for (size_t sample : co_await generation.next()) {
+    const std::vector<size_t> changed = co_await generation.next();
+    for (size_t sample : changed) {
       if (!co_await exchange.write_body(generate_event(generation, sample, input, tokenizer))) {
         generation.cancel();
         co_return;
@@ -230,8 +231,14 @@ net::awaitable<void> ApiServer::openai(http::Exchange& exchange, bool chat) {
     co_return;
   }
   OpenAiInput input;
-  std::string error =
-      chat ? parse_chat(body, context_, input) : parse_completions(body, context_, input);
+  // No conditional expression with class-type operands in a coroutine: GCC 12 destroys such
+  // temporaries twice.
+  std::string error;
+  if (chat) {
+    error = parse_chat(body, context_, input);
+  } else {
+    error = parse_completions(body, context_, input);
+  }
   std::optional<int> rank;
   if (error.empty()) rank = pinned_rank(context_, exchange.request(), input.routed_dp_rank, &error);
   if (!error.empty()) {
