@@ -1,0 +1,185 @@
+// `dpserve bench` as a process, against dpserve_test_worker (streams 3 events per request).
+#include "support/process.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+namespace dpserve::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+fs::path temp_dir(const std::string& name) {
+  auto dir = fs::path(DPSERVE_BUILD_DIR) / "test-tmp" / ("bench-" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+struct Run {
+  int exit_code;
+  std::string output;
+};
+
+Run bench(std::vector<std::string> args) {
+  args.insert(args.begin(), {DPSERVE_BIN, "bench"});
+  Process process(std::move(args));
+  int code = process.wait_exit(std::chrono::seconds(60));
+  return {code, process.output()};
+}
+
+json last_json_line(const fs::path& file) {
+  std::ifstream in(file);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = line;
+  }
+  return json::parse(last);
+}
+
+void expect_counts_add_up(const json& j, int expected) {
+  EXPECT_EQ(j["num_requests"].get<int>(), expected);
+  EXPECT_EQ(j["completed"].get<int>() + j["failed"].get<int>() + j["rejected"].get<int>(),
+            expected);
+}
+
+TEST(BenchRun, SharedPrefixAgainstAWorkerWritesReportJsonAndPlot) {
+  TestWorker worker("w0");
+  ASSERT_GT(worker.port, 0);
+  auto dir = temp_dir("gsp");
+  auto out = dir / "runs.jsonl";
+  auto svg = dir / "plot.svg";
+  auto run = bench({"--base-url",
+                    worker.url(),
+                    "--dataset",
+                    "generated-shared-prefix",
+                    "--gsp-num-groups",
+                    "3",
+                    "--gsp-prompts-per-group",
+                    "4",
+                    "--gsp-system-prompt-len",
+                    "40",
+                    "--gsp-question-len",
+                    "5",
+                    "--gsp-output-len",
+                    "3",
+                    "--output-file",
+                    out.string(),
+                    "--plot",
+                    svg.string(),
+                    "--output-details",
+                    "--disable-progress",
+                    "--label",
+                    "t"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("Serving Benchmark Result"), std::string::npos) << run.output;
+  EXPECT_TRUE(std::regex_search(run.output, std::regex("Successful requests: +12\n")))
+      << run.output;
+  auto j = last_json_line(out);
+  expect_counts_add_up(j, 12);
+  EXPECT_EQ(j["completed"], 12);
+  EXPECT_EQ(j["label"], "t");
+  // The worker streams 3 events per request: 3 output tokens, 2 inter-token gaps.
+  EXPECT_EQ(j["total_output_tokens"], 36);
+  EXPECT_EQ(j["total_input_tokens"], 12 * 45);
+  EXPECT_EQ(j["details"].size(), 12u);
+  EXPECT_EQ(j["details"][0]["itl"].size(), 2u);
+  EXPECT_GT(j["ttft"]["mean_ms"].get<double>(), 0);
+  EXPECT_LE(j["ttft"]["median_ms"].get<double>(), j["e2e_latency"]["p99_ms"].get<double>());
+  EXPECT_NEAR(j["oracle_cache_hit_rate"].get<double>(), 9.0 * 40 / (12 * 45), 1e-9);
+  EXPECT_TRUE(j["server_cache_hit_rate"].is_null()) << "the test worker has no /metrics";
+  std::ifstream plot(svg);
+  std::stringstream text;
+  text << plot.rdbuf();
+  EXPECT_EQ(text.str().rfind("<svg", 0), 0u);
+  EXPECT_NE(text.str().find("polyline"), std::string::npos);
+  EXPECT_NE(text.str().find("</svg>"), std::string::npos);
+  // A second run appends a second line.
+  ASSERT_EQ(bench({"--base-url", worker.url(), "--dataset", "random", "--num-prompts", "5",
+                   "--random-input-len", "8", "--random-output-len", "2", "--output-file",
+                   out.string(), "--disable-progress"})
+                .exit_code,
+            0);
+  std::ifstream lines(out);
+  int count = 0;
+  for (std::string line; std::getline(lines, line);) count += !line.empty();
+  EXPECT_EQ(count, 2);
+}
+
+TEST(BenchRun, PoissonRateConcurrencyCapMultiTurnAndTree) {
+  TestWorker worker("w0");
+  ASSERT_GT(worker.port, 0);
+  auto dir = temp_dir("shapes");
+  auto out = dir / "runs.jsonl";
+  auto run = bench({"--base-url", worker.url(), "--dataset", "random", "--num-prompts", "20",
+                    "--random-input-len", "10", "--random-output-len", "3", "--request-rate", "200",
+                    "--max-concurrency", "2", "--output-file", out.string(), "--disable-progress"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto j = last_json_line(out);
+  expect_counts_add_up(j, 20);
+  EXPECT_EQ(j["completed"], 20);
+  EXPECT_LE(j["concurrency"].get<double>(), 2.05);
+  run = bench({"--base-url", worker.url(), "--dataset", "multi-turn", "--num-prompts", "8",
+               "--multi-turn-turns", "2", "--output-file", out.string(), "--disable-progress"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  j = last_json_line(out);
+  expect_counts_add_up(j, 8);
+  EXPECT_EQ(j["completed"], 8);
+  EXPECT_GT(j["oracle_cache_hit_rate"].get<double>(), 0) << "later turns reuse the history";
+  run =
+      bench({"--base-url", worker.url(), "--dataset", "tree", "--num-prompts", "6", "--tree-fanout",
+             "2", "--tree-depth", "1", "--output-file", out.string(), "--disable-progress"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  j = last_json_line(out);
+  expect_counts_add_up(j, 6);
+  EXPECT_EQ(j["completed"], 6);
+}
+
+TEST(BenchRun, UnreachableServerCountsFailuresAndExitsNonZero) {
+  auto dir = temp_dir("down");
+  auto out = dir / "runs.jsonl";
+  // Port 1 on loopback: connection refused.
+  auto run = bench({"--base-url", "http://127.0.0.1:1", "--dataset", "random", "--num-prompts", "4",
+                    "--warmup-requests", "0", "--output-file", out.string(), "--disable-progress"});
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  auto j = last_json_line(out);
+  expect_counts_add_up(j, 4);
+  EXPECT_EQ(j["failed"], 4);
+  EXPECT_FALSE(j["errors"].empty());
+  run = bench({"--base-url", "http://127.0.0.1:1", "--dataset", "random", "--num-prompts", "4",
+               "--disable-progress"});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.output.find("every warm-up request failed"), std::string::npos) << run.output;
+}
+
+TEST(BenchRun, BadFlagsGiveClearErrors) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  std::vector<Case> cases = {
+      {{"--request-rate", "0"}, "--request-rate"},
+      {{"--request-rate", "fast"}, "--request-rate"},
+      {{"--dataset", "sharegpt"}, "--dataset"},
+      {{"--backend", "vllm"}, "--backend"},
+      {{"--gsp-num-groups", "0"}, "--gsp-num-groups"},
+      {{"--random-range-ratio", "2"}, "--random-range-ratio"},
+      {{"--plot", "out.png"}, "--plot"},
+      {{"--base-url", "ftp://x"}, "--base-url"},
+      {{"--no-such-flag"}, "no-such-flag"},
+  };
+  for (const auto& c : cases) {
+    auto run = bench(c.args);
+    EXPECT_EQ(run.exit_code, 2) << c.args[0];
+    EXPECT_NE(run.output.find(c.message), std::string::npos) << run.output;
+  }
+}
+
+}  // namespace
+}  // namespace dpserve::testing
