@@ -5,6 +5,8 @@
 #   nginx        wrk -> nginx reverse proxy (upstream keepalive) -> 2 upstreams
 #   round_robin  wrk -> dpserve router --policy round_robin -> 2 upstreams
 #   cache_aware  wrk -> dpserve router --policy cache_aware -> 2 upstreams
+# All proxies run for the whole script and the arms take turns on each cell, --repeat times, so a
+# neighbour's load on a shared machine hits every arm alike; the table shows the median run.
 # Upstreams are nginx answering /generate and /v1/chat/completions with a fixed JSON body, so the
 # numbers are the proxy's cost alone. Prints a Markdown table (req/s, p50/p99, proxy CPU seconds
 # per 1,000 requests, peak RSS, dpserve/nginx ratios and the floors) and writes one JSON line per
@@ -20,6 +22,7 @@ sizes="200 2048 16384 131072"
 conns="1 64"
 arms="direct nginx round_robin cache_aware"
 threads=1
+repeat=3
 out=""
 
 usage() {
@@ -31,6 +34,7 @@ Usage: $0 [options]
   --conns "N ..."    wrk connections (default: "$conns")
   --arms "A ..."     subset of: direct nginx round_robin cache_aware (default: all)
   --threads N        proxy threads: nginx worker_processes and dpserve --threads (default: 1)
+  --repeat N         rounds over the arms per cell; the table reports the median (default: 3)
   --out FILE         also write the JSON lines here
   --quick            2 s per cell, sizes "200 2048" (a smoke run)
 EOF
@@ -44,6 +48,7 @@ while [[ $# -gt 0 ]]; do
     --conns) conns="$2"; shift 2 ;;
     --arms) arms="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
+    --repeat) repeat="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --quick) duration=2; sizes="200 2048"; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -59,6 +64,7 @@ for arm in $arms; do
 done
 [[ "$duration" =~ ^[0-9]+$ && "$duration" -gt 0 ]] || { echo "error: --duration must be a positive integer" >&2; exit 2; }
 [[ "$threads" =~ ^[0-9]+$ && "$threads" -gt 0 ]] || { echo "error: --threads must be a positive integer" >&2; exit 2; }
+[[ "$repeat" =~ ^[0-9]+$ && "$repeat" -gt 0 ]] || { echo "error: --repeat must be a positive integer" >&2; exit 2; }
 for tool in nginx wrk curl /usr/bin/python3; do
   command -v "$tool" >/dev/null || { echo "error: '$tool' not found (scripts/install-deps.sh)" >&2; exit 2; }
 done
@@ -141,7 +147,7 @@ EOF
   done
   echo "}"
 } >"$work/up.conf"
-nginx -c "$work/up.conf" -g 'daemon off;' 2>>"$work/up-stderr.log" &
+nginx -e "$work/up/error.log" -c "$work/up.conf" -g 'daemon off;' 2>>"$work/up-stderr.log" &
 pids+=($!)
 wait_ready "http://127.0.0.1:$up1/health"
 wait_ready "http://127.0.0.1:$up2/health"
@@ -150,6 +156,7 @@ wait_ready "http://127.0.0.1:$up2/health"
 # its worker processes are summed) and target.
 proxy_pid=""
 target=""
+declare -A arm_pid arm_target
 start_arm() {
   local arm="$1" port
   case "$arm" in
@@ -180,7 +187,7 @@ start_arm() {
 }
 EOF
       } >"$work/px.conf"
-      nginx -c "$work/px.conf" -g 'daemon off;' 2>>"$work/px-stderr.log" &
+      nginx -e "$work/px/error.log" -c "$work/px.conf" -g 'daemon off;' 2>>"$work/px-stderr.log" &
       proxy_pid=$!
       pids+=("$proxy_pid")
       target="http://127.0.0.1:$port"
@@ -197,12 +204,6 @@ EOF
       wait_ready "$target/readiness"
       ;;
   esac
-}
-
-stop_arm() {
-  [[ -n "$proxy_pid" ]] || return 0
-  kill "$proxy_pid" 2>/dev/null || true
-  wait "$proxy_pid" 2>/dev/null || true
 }
 
 # The measured processes: dpserve itself, or nginx's worker processes (the master only accepts
@@ -236,7 +237,8 @@ peak_rss_kib() {
 }
 
 ticks_per_s="$(getconf CLK_TCK)"
-commit="$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+# DPSERVE_BENCH_COMMIT names the commit where the tree was copied without .git (another machine).
+commit="${DPSERVE_BENCH_COMMIT:-$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)}"
 cpu_model="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
 results="$work/results.jsonl"
 : >"$results"
@@ -244,30 +246,37 @@ results="$work/results.jsonl"
 echo "# router overhead: commit $commit, $(nproc) cores ($cpu_model), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)" >&2
 for arm in $arms; do
   start_arm "$arm"
+  arm_pid[$arm]="$proxy_pid"
+  arm_target[$arm]="$target"
   # Warm-up: connection pools and the first allocation of buffers.
   wrk -t1 -c8 -d1s -s "$here/post.lua" "$target" -- 2048 >/dev/null
-  for size in $sizes; do
-    for c in $conns; do
-      t0="$(cpu_ticks)"
-      line="$(wrk -t1 -c"$c" -d"${duration}s" --timeout 10s -s "$here/post.lua" "$target" -- "$size" |
-        sed -n 's/^RESULT //p')"
-      t1="$(cpu_ticks)"
-      rss="$(peak_rss_kib)"
-      echo "$line" | /usr/bin/python3 -c '
+done
+for size in $sizes; do
+  for c in $conns; do
+    for round in $(seq 1 "$repeat"); do
+      for arm in $arms; do
+        proxy_pid="${arm_pid[$arm]}"
+        target="${arm_target[$arm]}"
+        t0="$(cpu_ticks)"
+        line="$(wrk -t1 -c"$c" -d"${duration}s" --timeout 10s -s "$here/post.lua" "$target" -- "$size" |
+          sed -n 's/^RESULT //p')"
+        t1="$(cpu_ticks)"
+        rss="$(peak_rss_kib)"
+        echo "$line" | /usr/bin/python3 -c '
 import json, sys
 r = json.loads(sys.stdin.read())
-arm, size, conns, ticks, hz, rss, commit = sys.argv[1:8]
-r.update(arm=arm, prompt_bytes=int(size), conns=int(conns), commit=commit)
+arm, size, conns, rnd, ticks, hz, rss, commit = sys.argv[1:9]
+r.update(arm=arm, prompt_bytes=int(size), conns=int(conns), round=int(rnd), commit=commit)
 r["proxy_cpu_s"] = int(ticks) / int(hz) if arm != "direct" else None
 r["cpu_s_per_1k"] = (r["proxy_cpu_s"] / r["requests"] * 1000
                      if r["proxy_cpu_s"] is not None and r["requests"] else None)
 r["peak_rss_mib"] = int(rss) / 1024 if arm != "direct" else None
-print(json.dumps(r))' "$arm" "$size" "$c" "$((t1 - t0))" "$ticks_per_s" "$rss" "$commit" \
-        >>"$results"
-      tail -n1 "$results" >&2
+print(json.dumps(r))' "$arm" "$size" "$c" "$round" "$((t1 - t0))" "$ticks_per_s" "$rss" "$commit" \
+          >>"$results"
+        tail -n1 "$results" >&2
+      done
     done
   done
-  stop_arm
 done
 
 [[ -n "$out" ]] && cp "$results" "$out"

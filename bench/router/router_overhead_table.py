@@ -1,10 +1,13 @@
 #!/usr/bin/python3
 """Markdown tables for router_overhead.sh: per-arm figures, dpserve/nginx ratios and the floors.
 
+Each cell is the median over the script's rounds (errors are summed over them).
+
 Usage: router_overhead_table.py RESULTS.jsonl
 Exit status 0 even when a floor is missed: this is a benchmark report, not a test.
 """
 import json
+import statistics
 import sys
 
 ARMS = ["direct", "nginx", "round_robin", "cache_aware"]
@@ -18,13 +21,29 @@ def ratio(a, b):
     return a / b if a is not None and b else None
 
 
+def median_row(runs):
+    """One row per (arm, prompt, conns): the median of each figure over the rounds."""
+    row = dict(runs[0])
+    for field in ("req_per_s", "p50_us", "p99_us", "cpu_s_per_1k"):
+        values = [r[field] for r in runs if r[field] is not None]
+        row[field] = statistics.median(values) if values else None
+    for field in ("p50_us", "p99_us"):
+        row[field] = round(row[field])
+    row["errors"] = sum(r[k] for r in runs for k in r if k.startswith("err_"))
+    row["rounds"] = len(runs)
+    return row
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: router_overhead_table.py RESULTS.jsonl")
     rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
     if not rows:
         sys.exit("no results")
-    cell = {(r["arm"], r["prompt_bytes"], r["conns"]): r for r in rows}
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["arm"], r["prompt_bytes"], r["conns"]), []).append(r)
+    cell = {key: median_row(runs) for key, runs in groups.items()}
     keys = sorted({(r["prompt_bytes"], r["conns"]) for r in rows})
     arms = [a for a in ARMS if any(r["arm"] == a for r in rows)]
 
@@ -35,9 +54,8 @@ def main():
             r = cell.get((arm, size, conns))
             if r is None:
                 continue
-            errors = sum(r[k] for k in r if k.startswith("err_"))
             print(f"| {size} | {conns} | {arm} | {r['req_per_s']:.0f} | {r['p50_us']} | "
-                  f"{r['p99_us']} | {fmt(r['cpu_s_per_1k'], '.3f')} | {errors} |")
+                  f"{r['p99_us']} | {fmt(r['cpu_s_per_1k'], '.3f')} | {r['errors']} |")
 
     print()
     print("| prompt | conns | rr / nginx req/s | rr / nginx p99 | ca / nginx req/s | "
