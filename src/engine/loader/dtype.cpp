@@ -82,6 +82,7 @@ uint16_t f32_to_f16(float f) {
 }
 
 void convert_to_f32(DType dtype, const void* src, size_t count, float* out) {
+  if (count == 0) return;  // memcpy with a null pointer is undefined even for 0 bytes
   const auto* bytes = static_cast<const unsigned char*>(src);
   switch (dtype) {
     case DType::kF32:

@@ -3,6 +3,7 @@
 #include "engine/loader/checkpoint.h"
 #include "engine/loader/load_error.h"
 #include "engine/model/load_model.h"
+#include "engine/model/model_bench.h"
 #include "engine/model/npy.h"
 #include "engine/model/presets.h"
 
@@ -154,6 +155,17 @@ int model_main(int argc, char** argv) {
                        "one prefill pass, last position only (default: every position, one "
                        "decode step per token)");
 
+  ModelBenchOptions bench;
+  std::string bench_dtype = "f32";
+  auto* bench_cmd = app.add_subcommand(
+      "bench", "memory bandwidth, matmul peak, prefill and batch-1 decode speed of a model");
+  bench_cmd->add_option("dir", bench.dir, "checkpoint folder")->required();
+  bench_cmd->add_option("--threads", bench.threads, "threads")->default_val(1);
+  bench_cmd->add_option("--dtype", bench_dtype, "compute dtype: f32 | bf16")->default_val("f32");
+  bench_cmd->add_option("--prompt", bench.prompt_tokens, "prefill tokens")->default_val(512);
+  bench_cmd->add_option("--decode", bench.decode_tokens, "decode steps")->default_val(64);
+  bench_cmd->add_option("--repeats", bench.repeats, "best of N")->default_val(3);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -175,6 +187,14 @@ int model_main(int argc, char** argv) {
       return 0;
     }
     if (*inspect_cmd) return run_inspect(inspect_dir);
+    if (*bench_cmd) {
+      bench.dtype = parse_dtype(bench_dtype);
+      if (bench.threads < 1 || bench.prompt_tokens < 1 || bench.decode_tokens < 1 ||
+          bench.repeats < 1) {
+        throw std::invalid_argument("bench: --threads, --prompt, --decode, --repeats must be >= 1");
+      }
+      return run_model_bench(bench);
+    }
     if (*logits_cmd) {
       if (logits_threads < 1) throw std::invalid_argument("--threads must be >= 1");
       if (logits_dtype == "f16")
