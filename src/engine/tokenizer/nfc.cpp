@@ -118,22 +118,14 @@ class QuickCheck {
 
 }  // namespace
 
-std::string to_nfc(std::string_view text) {
-  static const QuickCheck quick;
-  uint32_t cp = 0;
-  bool needed = false;
-  for (size_t pos = 0; pos < text.size() && !needed;) {
-    const int len = utf8::decode(text, pos, &cp);
-    if (len == 0) return std::string(text);  // not valid UTF-8: leave untouched
-    needed = cp >= 0x300 && quick.maybe_changes(cp);
-    pos += len;
-  }
-  if (!needed) return std::string(text);
+namespace {
 
+// Full NFC of a region that starts and ends at stable boundaries.
+void normalize_region(std::string_view text, std::string& out) {
   std::vector<uint32_t> decomposed;
+  uint32_t cp = 0;
   for (size_t pos = 0; pos < text.size();) {
     const int len = utf8::decode(text, pos, &cp);
-    if (len == 0) return std::string(text);
     decompose(cp, decomposed);
     pos += len;
   }
@@ -170,9 +162,45 @@ std::string to_nfc(std::string_view text) {
     last_ccc = ccc;
     composed.push_back(c);
   }
+  for (uint32_t c : composed) utf8::append(out, c);
+}
+
+}  // namespace
+
+std::string to_nfc(std::string_view text) {
+  if (!utf8::is_valid(text)) return std::string(text);
+  static const QuickCheck quick;
+  // A code point the quick check passes is a stable boundary: nothing before it can compose with
+  // it or reorder past it. Runs between such boundaries that contain a flagged code point are
+  // normalised (from the last stable code point before them, which may compose with what
+  // follows); everything else is copied.
   std::string out;
   out.reserve(text.size());
-  for (uint32_t c : composed) utf8::append(out, c);
+  size_t copied = 0;       // text[0, copied) is in out
+  size_t last_stable = 0;  // start of the last stable code point, or 0
+  uint32_t cp = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const int len = utf8::decode(text, pos, &cp);
+    if (cp < 0x300 || !quick.maybe_changes(cp)) {
+      last_stable = pos;
+      pos += len;
+      continue;
+    }
+    // Flagged: extend to just before the next stable code point.
+    size_t end = pos + len;
+    while (end < text.size()) {
+      const int l = utf8::decode(text, end, &cp);
+      if (cp < 0x300 || !quick.maybe_changes(cp)) break;
+      end += l;
+    }
+    const size_t begin = std::max(last_stable, copied);
+    out.append(text.substr(copied, begin - copied));
+    normalize_region(text.substr(begin, end - begin), out);
+    copied = end;
+    pos = end;
+  }
+  out.append(text.substr(copied));
   return out;
 }
 
