@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <fstream>
+
 namespace dpserve::engine {
 namespace {
 
@@ -84,6 +87,21 @@ TEST(Nfc, ComposesDecomposesAndReorders) {
   EXPECT_EQ(to_nfc("\u0958"), "\u0915\u093c");          // composition exclusion
   EXPECT_EQ(to_nfc("plain ascii"), "plain ascii");
   EXPECT_EQ(to_nfc("\u00e9\u0301"), "\u00e9\u0301");  // blocked after a composite
+}
+
+TEST(Nfc, MatchesPythonUnicodedataOnRandomStrings) {
+  std::ifstream in(std::filesystem::path(DPSERVE_SOURCE_DIR) /
+                   "tests/data/tokenizer/nfc_cases.txt");
+  ASSERT_TRUE(in.good());
+  std::string line;
+  int cases = 0;
+  while (std::getline(in, line)) {
+    const size_t tab = line.find('\t');
+    ASSERT_NE(tab, std::string::npos);
+    EXPECT_EQ(to_nfc(line.substr(0, tab)), line.substr(tab + 1)) << "line " << cases + 1;
+    ++cases;
+  }
+  EXPECT_EQ(cases, 1600);
 }
 
 }  // namespace
