@@ -20,3 +20,9 @@ elseif(DPSERVE_SANITIZE STREQUAL "tsan")
 elseif(NOT DPSERVE_SANITIZE STREQUAL "")
   message(FATAL_ERROR "DPSERVE_SANITIZE must be '', 'asan-ubsan' or 'tsan', got '${DPSERVE_SANITIZE}'")
 endif()
+
+if(DPSERVE_FUZZ)
+  # Coverage instrumentation for the libraries too, so libFuzzer sees inside the parsers.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
