@@ -337,6 +337,8 @@ int warm_up(const BenchOptions& options, const std::string& model, Workload& wor
   net::io_context io;
   net::co_spawn(io, runner.warm_up(failures), net::detached);
   io.run();
+  // Pooled connections belong to this io_context: none may outlive it.
+  ConnectionPool::local().forget(*endpoint);
   return failures;
 }
 
@@ -351,6 +353,7 @@ RunOutput run_workload(const BenchOptions& options, const std::string& model, Wo
   net::io_context io;
   net::co_spawn(io, runner.run_all(), net::detached);
   io.run();
+  ConnectionPool::local().forget(*endpoint);
   RunOutput out;
   for (auto& result : runner.results()) {
     if (result.item >= 0) out.results.push_back(std::move(result));

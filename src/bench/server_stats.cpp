@@ -38,6 +38,8 @@ http::FetchResult blocking_fetch(const std::string& base_url, http::bhttp::verb 
       },
       http::net::detached);
   io.run();
+  // Pooled connections belong to this io_context: none may outlive it.
+  http::ConnectionPool::local().forget(*endpoint);
   return result;
 }
 

@@ -21,6 +21,8 @@ bool http_ok(const std::string& host, int port, const std::string& path,
       },
       http::net::detached);
   io.run();
+  // Pooled connections belong to this io_context: none may outlive it.
+  http::ConnectionPool::local().forget(*endpoint);
   return ok;
 }
 
