@@ -212,7 +212,7 @@ measured_pids() {
   [[ -n "$proxy_pid" ]] || return 0
   local kids
   kids="$(cat /proc/"$proxy_pid"/task/*/children 2>/dev/null || true)"
-  if [[ -n "$kids" ]]; then echo $kids; else echo "$proxy_pid"; fi
+  if [[ -n "$kids" ]]; then echo "$kids"; else echo "$proxy_pid"; fi
 }
 
 # Sum of utime+stime in clock ticks over the measured processes.
