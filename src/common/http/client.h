@@ -43,6 +43,10 @@ class ConnectionPool {
   void release(const Endpoint& endpoint, std::unique_ptr<Connection> connection);
   // Drops every idle connection to `endpoint` (worker removed).
   void forget(const Endpoint& endpoint);
+  // Drops every idle connection. Connections belong to the io_context that made them: a thread
+  // must clear (or forget) before that io_context is destroyed. Server::run does this for its
+  // io threads.
+  void clear() { idle_.clear(); }
   size_t idle_count(const Endpoint& endpoint) const;
 
  private:

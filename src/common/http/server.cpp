@@ -1,5 +1,6 @@
 #include "common/http/server.h"
 
+#include "common/http/client.h"
 #include "common/json_error.h"
 
 #include <spdlog/spdlog.h>
@@ -353,9 +354,13 @@ void Server::run() {
   }
   std::vector<std::thread> threads;
   for (size_t i = 1; i < contexts_.size(); ++i) {
-    threads.emplace_back([this, i] { contexts_[i]->run(); });
+    threads.emplace_back([this, i] {
+      contexts_[i]->run();
+      ConnectionPool::local().clear();
+    });
   }
   contexts_[0]->run();
+  ConnectionPool::local().clear();
   for (auto& thread : threads) thread.join();
 }
 

@@ -164,6 +164,7 @@ TEST(HttpClient, FetchReusesPooledConnections) {
                                            std::chrono::seconds(5)));
         }
         idle_after = ConnectionPool::local().idle_count(*endpoint);
+        ConnectionPool::local().forget(*endpoint);  // must not outlive `context`
       },
       net::detached);
   context.run_for(std::chrono::seconds(10));
