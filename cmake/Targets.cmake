@@ -44,6 +44,8 @@ function(dpserve_test name)
     DPSERVE_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     DPSERVE_BUILD_DIR="${PROJECT_BINARY_DIR}")
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gmock GTest::gtest_main)
+  # Tests run the real binary (DPSERVE_BIN): build it first.
+  add_dependencies(${name} dpserve)
   include(GoogleTest)
   gtest_discover_tests(${name} PROPERTIES LABELS ${ARG_LABEL} TIMEOUT 300 DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -2,6 +2,10 @@
 // cache_aware, bucket) implements it; the proxy knows nothing else about them.
 #pragma once
 
+#include "router/worker.h"
+
+#include <nlohmann/json.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -9,22 +13,18 @@
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
-
-#include "router/worker.h"
-
 namespace dpserve::router {
 
 // What a policy may look at, extracted from the request body without re-serialising it.
 struct RouteRequest {
-  std::string_view model;                // "" when the request names none
-  std::string_view text;                 // routing text (UTF-8); empty when the request has ids
-  std::span<const int32_t> token_ids;    // set when the request carries input_ids
-  int64_t prompt_size = 0;               // load units this request adds (bytes of text, or ids)
+  std::string_view model;              // "" when the request names none
+  std::string_view text;               // routing text (UTF-8); empty when the request has ids
+  std::span<const int32_t> token_ids;  // set when the request carries input_ids
+  int64_t prompt_size = 0;             // load units this request adds (bytes of text, or ids)
 };
 
 struct PolicyConfig {
-  std::string name = "round_robin";
+  std::string name = "cache_aware";
   // cache_aware
   double cache_threshold = 0.5;
   int64_t balance_abs_threshold = 32;

@@ -218,6 +218,11 @@ void Exchange::stop_watching() {
 
 bool Exchange::client_gone() const { return watch_ && watch_->gone; }
 
+namespace {
+constexpr size_t kReadBufferBytes = 64 * 1024;
+constexpr size_t kMaxIdleBufferBytes = 1024 * 1024;
+}  // namespace
+
 net::awaitable<void> serve_connection(tcp::socket socket, const Handler& handler,
                                       const ServerOptions& options) {
   error_code ec;
@@ -225,8 +230,16 @@ net::awaitable<void> serve_connection(tcp::socket socket, const Handler& handler
   std::string peer;
   if (auto endpoint = socket.remote_endpoint(ec); !ec) peer = endpoint.address().to_string();
   beast::tcp_stream stream(std::move(socket));
+  // Without an initial capacity the buffer grows from 512 bytes and every body read is a 512-byte
+  // syscall (measured: 0.1x nginx's req/s at 128 KiB bodies). 64 KiB per connection keeps large
+  // prompts to a few reads.
   beast::flat_buffer buffer;
+  buffer.reserve(kReadBufferBytes);
   for (;;) {
+    if (buffer.capacity() > kMaxIdleBufferBytes && buffer.size() == 0) {
+      buffer = beast::flat_buffer();  // give back what one huge request grew
+      buffer.reserve(kReadBufferBytes);
+    }
     bhttp::request_parser<bhttp::string_body> parser;
     parser.body_limit(options.body_limit);
     parser.header_limit(options.header_limit);

@@ -97,7 +97,7 @@ TEST(Config, DefaultsAndValues) {
   ASSERT_TRUE(outcome.run) << outcome.message;
   EXPECT_EQ(config.host, "127.0.0.1");
   EXPECT_EQ(config.port, 30000);
-  EXPECT_EQ(config.policy.name, "round_robin");
+  EXPECT_EQ(config.policy.name, "cache_aware");
   EXPECT_GE(config.threads, 1);
   RouterConfig set;
   outcome = parse({"--worker-urls", "http://a:1", "http://b:2", "--policy", "power_of_two",
