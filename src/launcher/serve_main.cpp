@@ -59,7 +59,12 @@ int serve_main(int argc, char** argv) {
     }
   }
   Supervisor supervisor(std::move(config), std::move(self), std::move(model_path));
-  return supervisor.run();
+  int code = supervisor.run();
+  // Every child is stopped and reaped: nothing is left to clean up. Leave without static
+  // destructors, one of which (in the linked engine libraries) was seen blocking process exit
+  // after "[serve] stopped"; not diagnosed yet.
+  std::fflush(nullptr);
+  _exit(code);
 }
 
 }  // namespace dpserve::launcher
