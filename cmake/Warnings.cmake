@@ -7,7 +7,8 @@ endif()
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   # GCC 12 false positives, mostly under -O2 and sanitizers (cpp-craft.md 4.4).
   list(APPEND DPSERVE_WARNINGS -Wno-error=maybe-uninitialized -Wno-error=stringop-overflow
-       -Wno-error=dangling-pointer -Wno-error=array-bounds -Wno-interference-size)
+       -Wno-error=dangling-pointer -Wno-error=array-bounds -Wno-error=mismatched-new-delete
+       -Wno-interference-size)
 endif()
 
 if(DPSERVE_SANITIZE STREQUAL "asan-ubsan")
