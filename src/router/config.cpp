@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 #include <thread>
 
@@ -20,6 +21,36 @@ std::string join(const std::vector<std::string>& items) {
     out += item;
   }
   return out;
+}
+
+template <typename Fail>
+void validate_health(const HealthCheckConfig& health, Fail fail) {
+  // A day bounds the period so the millisecond conversion cannot overflow.
+  constexpr double kMaxSecs = 86400;
+  auto check_secs = [&](const char* flag, double value) {
+    if (!(value > 0) || value > kMaxSecs) {
+      fail(std::string(flag) + " must be > 0 and <= 86400 seconds, got " + std::to_string(value));
+    }
+    if (value < 0.001) fail(std::string(flag) + " must be at least 0.001 seconds");
+  };
+  check_secs("--health-check-interval-secs", health.interval_secs);
+  check_secs("--health-check-timeout-secs", health.timeout_secs);
+  if (health.failure_threshold < 1) {
+    fail("--health-failure-threshold must be >= 1, got " +
+         std::to_string(health.failure_threshold));
+  }
+  if (health.success_threshold < 1) {
+    fail("--health-success-threshold must be >= 1, got " +
+         std::to_string(health.success_threshold));
+  }
+  const auto& path = health.endpoint;
+  if (path.empty() || path[0] != '/' ||
+      std::any_of(path.begin(), path.end(), [](char c) { return c <= ' ' || c == 0x7f; })) {
+    fail(
+        "--health-check-endpoint must be a path starting with '/' without spaces or control "
+        "characters, got '" +
+        path + "'");
+  }
 }
 
 // Checks that CLI11 cannot express; throws std::invalid_argument naming the flag.
@@ -51,6 +82,7 @@ void validate(RouterConfig& config) {
     std::string error;
     if (!http::parse_endpoint(url, error)) fail("--worker-urls: " + error);
   }
+  validate_health(config.health, fail);
   auto names = policy_names();
   if (std::find(names.begin(), names.end(), config.policy.name) == names.end()) {
     fail("--policy must be one of " + join(names) + ", got '" + config.policy.name + "'");
@@ -101,6 +133,18 @@ ParseOutcome parse_router_config(int argc, char** argv, RouterConfig& config) {
   app.add_option("--threads", config.threads, "IO threads (0 = one per core)");
   app.add_option("--worker-startup-timeout-secs", config.worker_startup_timeout_secs,
                  "How long registration waits for a worker's /health to answer");
+  app.add_option("--health-check-interval-secs", config.health.interval_secs,
+                 "Seconds between active health probes of every worker (fractional allowed)");
+  app.add_option("--health-check-timeout-secs", config.health.timeout_secs,
+                 "Timeout of one health probe in seconds");
+  app.add_option("--health-failure-threshold", config.health.failure_threshold,
+                 "Consecutive failed probes that mark a worker unhealthy");
+  app.add_option("--health-success-threshold", config.health.success_threshold,
+                 "Consecutive good probes that mark an unhealthy worker healthy again");
+  app.add_option("--health-check-endpoint", config.health.endpoint,
+                 "Path probed on each worker (2xx = healthy)");
+  app.add_flag("--disable-health-check", config.health.disabled,
+               "No active probing; workers are always considered healthy");
   ParseOutcome outcome;
   try {
     app.parse(argc, argv);

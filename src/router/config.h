@@ -10,6 +10,16 @@
 
 namespace dpserve::router {
 
+// Active health checks (router-spec.md 4). Seconds are fractional so tests can probe quickly.
+struct HealthCheckConfig {
+  double interval_secs = 60;
+  double timeout_secs = 5;
+  int failure_threshold = 3;  // consecutive failed probes that mark a worker unhealthy
+  int success_threshold = 2;  // consecutive good probes that mark it healthy again
+  std::string endpoint = "/health";
+  bool disabled = false;  // no probing; workers stay healthy
+};
+
 struct RouterConfig {
   std::string host = "127.0.0.1";
   int port = 30000;
@@ -22,6 +32,7 @@ struct RouterConfig {
   std::string log_level = "info";
   int threads = 0;  // 0 = one per core
   int64_t worker_startup_timeout_secs = 1800;
+  HealthCheckConfig health;
 };
 
 struct ParseOutcome {

@@ -1,6 +1,7 @@
 // Worker registration (health wait, discovery of model id and dp_size, DP-aware expansion),
 // draining removal and the background jobs that run them.
 #include "common/http/client.h"
+#include "router/health_check.h"
 #include "router/policies/periodic.h"
 #include "router/router.h"
 
@@ -190,6 +191,12 @@ void Router::start(http::Server& server) {
   }
   if (auto* periodic = dynamic_cast<policies::Periodic*>(policy_.get())) {
     net::co_spawn(context, tick_policy(*periodic), log_failure);
+  }
+  if (!config_.health.disabled) {
+    // The coroutine's copy of the pointer keeps the checker alive as long as the loop runs.
+    auto checker = std::make_shared<HealthChecker>(config_.health, registry_, config_.api_key);
+    net::co_spawn(
+        context, [checker]() { return checker->run(); }, log_failure);
   }
 }
 
