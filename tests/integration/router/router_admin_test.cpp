@@ -177,7 +177,7 @@ TEST(RouterWorkers, AddAndRemoveUnderLoadLosesNothing) {
 
 TEST(RouterDpAware, OneWorkerPerRankAndRankSpliced) {
   TestWorker a("a", "dp-model", 2);
-  RouterProcess router({"--worker-urls", a.url(), "--dp-aware"}, 2);
+  RouterProcess router({"--worker-urls", a.url(), "--dp-aware", "--policy", "round_robin"}, 2);
   auto workers = parse_json(router.get("/workers").body)["workers"];
   ASSERT_EQ(workers.size(), 2u);
   std::set<std::string> urls;
