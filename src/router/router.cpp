@@ -37,6 +37,8 @@ enum class Action {
   kAddWorker,
   kRemoveWorker,
   kListWorkers,
+  kPolicyStats,
+  kPolicyReset,
 };
 
 struct Route {
@@ -67,6 +69,8 @@ constexpr Route kRoutes[] = {
     {"/add_worker", bhttp::verb::post, Auth::kProtected, Action::kAddWorker, "req-"},
     {"/remove_worker", bhttp::verb::post, Auth::kProtected, Action::kRemoveWorker, "req-"},
     {"/list_workers", bhttp::verb::get, Auth::kProtected, Action::kListWorkers, "req-"},
+    {"/policy/stats", bhttp::verb::get, Auth::kProtected, Action::kPolicyStats, "req-"},
+    {"/policy/reset", bhttp::verb::post, Auth::kProtected, Action::kPolicyReset, "req-"},
 };
 
 constexpr std::string_view kRequestIdHeaders[] = {"x-request-id", "x-correlation-id", "x-trace-id",
@@ -227,6 +231,20 @@ net::awaitable<void> Router::handle(http::Exchange& exchange) {
     case Action::kListWorkers:
       co_await legacy_list_workers(exchange);
       break;
+    case Action::kPolicyStats: {
+      // Built outside the co_await: GCC 12 mishandles class-type temporaries there.
+      nlohmann::json body = policy_->stats();
+      body["policy"] = std::string(policy_->name());
+      std::string text = body.dump();
+      co_await exchange.respond(200, std::move(text));
+      break;
+    }
+    case Action::kPolicyReset: {
+      policy_->reset();
+      std::string text = R"({"status":"ok","message":"policy state cleared"})";
+      co_await exchange.respond(200, std::move(text));
+      break;
+    }
   }
 }
 

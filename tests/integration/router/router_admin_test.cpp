@@ -41,6 +41,23 @@ TEST(RouterInfo, ProbesModelsLoadsAndFlush) {
   EXPECT_EQ(parse_json(flush.body)["workers_flushed"], 2);
 }
 
+TEST(RouterPolicy, StatsShowTheTreeAndResetClearsIt) {
+  TestWorker a("a");
+  RouterProcess router({"--worker-urls", a.url()}, 1);
+  const std::string prompt = R"({"text":"a shared system prompt followed by a question"})";
+  ASSERT_EQ(router.post("/generate", prompt).status, 200);
+  auto stats = router.get("/policy/stats");
+  ASSERT_EQ(stats.status, 200) << stats.body;
+  auto before = parse_json(stats.body);
+  EXPECT_EQ(before["policy"], "cache_aware");
+  ASSERT_EQ(before["trees"].size(), 1u);
+  EXPECT_GT(before["trees"][0]["stored_units"].get<int64_t>(), 0);
+  ASSERT_EQ(router.post("/policy/reset", "").status, 200);
+  auto after = parse_json(router.get("/policy/stats").body);
+  for (const auto& tree : after["trees"]) EXPECT_EQ(tree["stored_units"], 0);
+  EXPECT_EQ(after["input_units"], 0);
+}
+
 TEST(RouterInfo, NoWorkersMeansNotReady) {
   RouterProcess router({});
   EXPECT_EQ(router.get("/health").status, 200);
