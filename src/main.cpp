@@ -1,15 +1,14 @@
 // dpserve: one binary, thin dispatch to the subcommands. Each subcommand lives in its component's
 // library and exposes `int NAME_main(int argc, char** argv)` (argv[0] is the subcommand name).
-#include <cstdio>
-#include <cstring>
-#include <string_view>
-
 #include "bench/bench_main.h"
+#include "engine/api/engine_main.h"
+#include "engine/model/model_main.h"
 #include "launcher/serve_main.h"
 #include "router/router_main.h"
 
-#include "engine/api/engine_main.h"
-#include "engine/model/model_main.h"
+#include <cstdio>
+#include <cstring>
+#include <string_view>
 
 namespace {
 
@@ -19,10 +18,10 @@ struct Subcommand {
   int (*main)(int argc, char** argv);
 };
 
-// Entries are added as the components land.
 constexpr Subcommand kSubcommands[] = {
     {"router", "the cache-aware gateway in front of workers", dpserve::router::router_main},
-    {"version", "print the version", [](int, char**) {
+    {"version", "print the version",
+     [](int, char**) {
        std::printf("dpserve 0.1.0\n");
        return 0;
      }},

@@ -1,13 +1,13 @@
 // The safetensors header parser on arbitrary bytes: it must either throw LoadError or return
 // ranges that lie inside the input, never read outside it.
-#include <cstdint>
+#include "engine/loader/load_error.h"
+#include "engine/loader/safetensors.h"
+
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <string_view>
 #include <vector>
-
-#include "engine/loader/load_error.h"
-#include "engine/loader/safetensors.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);

@@ -1,5 +1,10 @@
 #include "engine/model/model_bench.h"
 
+#include "engine/loader/checkpoint.h"
+#include "engine/model/load_model.h"
+#include "engine/ops/backend.h"
+#include "engine/ops/thread_pool.h"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -7,11 +12,6 @@
 #include <cstdio>
 #include <cstring>
 #include <vector>
-
-#include "engine/loader/checkpoint.h"
-#include "engine/model/load_model.h"
-#include "engine/ops/backend.h"
-#include "engine/ops/thread_pool.h"
 
 namespace dpserve::engine {
 namespace {
@@ -129,7 +129,8 @@ int run_model_bench(const ModelBenchOptions& o) {
 
   const int64_t total = o.prompt_tokens + o.decode_tokens;
   std::vector<int32_t> tokens(total);
-  for (int64_t i = 0; i < total; ++i) tokens[i] = static_cast<int32_t>((i * 7919 + 13) % info.vocab_size);
+  for (int64_t i = 0; i < total; ++i)
+    tokens[i] = static_cast<int32_t>((i * 7919 + 13) % info.vocab_size);
   std::vector<int64_t> slots(total);
   for (int64_t i = 0; i < total; ++i) slots[i] = i;
   KvStorage kv(info.num_layers, total, info.kv_k_width, info.kv_v_width);
@@ -160,10 +161,11 @@ int run_model_bench(const ModelBenchOptions& o) {
   const double achieved = (weight_bytes + kv_bytes) / step / 1e9;
   std::printf("decode batch 1 (context %d..%lld): %.2f ms/token, %.1f tok/s\n", o.prompt_tokens,
               static_cast<long long>(total), step * 1e3, 1.0 / step);
-  std::printf("decode streams %.1f MB weights + %.1f MB KV per token: %.1f GB/s = %.0f%% of copy "
-              "bandwidth, %.0f%% of read bandwidth\n",
-              weight_bytes / 1e6, kv_bytes / 1e6, achieved, 100 * achieved / bw.copy_gbs,
-              100 * achieved / bw.read_gbs);
+  std::printf(
+      "decode streams %.1f MB weights + %.1f MB KV per token: %.1f GB/s = %.0f%% of copy "
+      "bandwidth, %.0f%% of read bandwidth\n",
+      weight_bytes / 1e6, kv_bytes / 1e6, achieved, 100 * achieved / bw.copy_gbs,
+      100 * achieved / bw.read_gbs);
   return 0;
 }
 

@@ -2,9 +2,9 @@
 // peak) and the model's prefill and batch-1 decode speed against it. A benchmark, not a test.
 #pragma once
 
-#include <string>
-
 #include "engine/loader/dtype.h"
+
+#include <string>
 
 namespace dpserve::engine {
 
