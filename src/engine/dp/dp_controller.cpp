@@ -33,7 +33,13 @@ std::string DpController::submit(int rank, GenerateRequest request, OutputCallba
   const int64_t prompt = static_cast<int64_t>(request.input_ids.size()) * request.n;
   auto tracker = std::make_shared<Tracker>(Tracker{this, rank, request.n, prompt});
   auto wrapped = [tracker, cb = std::move(callback)](const RequestOutput& out) {
-    tracker->tokens += static_cast<int64_t>(out.token_ids.size());
+    // Generated tokens count towards the rank's load as they appear; finished() takes the whole
+    // prompt + generated total back off.
+    if (const auto produced = static_cast<int64_t>(out.token_ids.size()); produced > 0) {
+      tracker->tokens += produced;
+      std::lock_guard lock(tracker->controller->mu_);
+      tracker->controller->dispatched_[tracker->rank].tokens += produced;
+    }
     if (out.finish) {
       // A request the scheduler refused late (kError) ends in one output for all its samples.
       tracker->live_samples =

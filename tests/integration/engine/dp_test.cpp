@@ -68,6 +68,8 @@ TEST(EngineDp, ShortestQueueAvoidsTheBusyRank) {
   json load = engine.get_ok("/get_load");
   EXPECT_EQ(load[0]["num_reqs"], 1);
   EXPECT_EQ(load[1]["num_reqs"], 0);
+  // Finished requests leave no load behind: prompt and generated tokens both come back off.
+  EXPECT_EQ(load[1]["num_tokens"], 0);
 }
 
 TEST(EngineDp, MinimumTokensSpreadsABatch) {
