@@ -77,16 +77,9 @@ constexpr std::string_view kRequestIdHeaders[] = {"x-request-id", "x-correlation
                                                   "request-id"};
 
 bool skip_forwarded_header(bhttp::field name, std::string_view raw_name) {
+  if (http::is_hop_by_hop(name)) return true;
   switch (name) {
-    case bhttp::field::connection:
-    case bhttp::field::keep_alive:
-    case bhttp::field::proxy_connection:
-    case bhttp::field::te:
-    case bhttp::field::trailer:
-    case bhttp::field::transfer_encoding:
-    case bhttp::field::upgrade:
     case bhttp::field::host:
-    case bhttp::field::content_length:
     case bhttp::field::expect:
     case bhttp::field::authorization:
       return true;

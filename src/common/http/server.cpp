@@ -17,6 +17,17 @@ namespace {
 
 using ReusePort = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
+void log_exception(std::exception_ptr error) {
+  if (!error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    spdlog::error("http: connection task failed: {}", e.what());
+  }
+}
+
+}  // namespace
+
 bool is_hop_by_hop(bhttp::field name) {
   switch (name) {
     case bhttp::field::connection:
@@ -32,17 +43,6 @@ bool is_hop_by_hop(bhttp::field name) {
       return false;
   }
 }
-
-void log_exception(std::exception_ptr error) {
-  if (!error) return;
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    spdlog::error("http: connection task failed: {}", e.what());
-  }
-}
-
-}  // namespace
 
 struct Exchange::Watch {
   bool active = true;

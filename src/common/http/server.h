@@ -91,6 +91,9 @@ class Exchange {
 
 using Handler = std::function<net::awaitable<void>(Exchange&)>;
 
+// Hop-by-hop and framing headers: never copied from one connection to another.
+bool is_hop_by_hop(bhttp::field name);
+
 class Server {
  public:
   // Binds every acceptor (throws std::system_error naming the address on failure).
