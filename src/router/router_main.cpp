@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <malloc.h>
 
 namespace dpserve::router {
 
@@ -19,6 +20,11 @@ int router_main(int argc, char** argv) {
     return outcome.exit_code;
   }
   common::init_logging(*common::parse_log_level(config.log_level));
+  // Every request allocates and frees a body of its prompt's size. With glibc's defaults the heap
+  // top is trimmed and regrown (brk) hundreds of times a second under load, and bodies over the
+  // adaptive mmap threshold are mapped and unmapped per request (page faults, TLB shootdowns).
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
   try {
     Router router(config);
     http::ServerOptions options;

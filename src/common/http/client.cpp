@@ -8,6 +8,7 @@ namespace dpserve::http {
 namespace {
 
 PoolOptions g_options;
+constexpr std::chrono::milliseconds kProbeAfterIdle{1000};
 
 // True when the peer has closed (or reset) a parked connection; a pending byte also disqualifies
 // it, since no response is expected on an idle connection.
@@ -36,8 +37,12 @@ net::awaitable<std::unique_ptr<Connection>> ConnectionPool::acquire(const Endpoi
     while (!stack.empty()) {
       auto connection = std::move(stack.back());
       stack.pop_back();
-      if (now - connection->idle_since > g_options.idle_timeout) continue;
-      if (looks_closed(connection->stream.socket())) continue;
+      const auto idle = now - connection->idle_since;
+      if (idle > g_options.idle_timeout) continue;
+      // A connection parked moments ago is almost never closed by the peer, and if it was, the
+      // caller's retry-on-fresh-connection covers it; the probe is a syscall per request, so
+      // only connections idle for a while pay it.
+      if (idle >= kProbeAfterIdle && looks_closed(connection->stream.socket())) continue;
       connection->reused = true;
       co_return connection;
     }

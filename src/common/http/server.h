@@ -62,8 +62,8 @@ class Exchange {
   void add_response_header(std::string_view name, std::string_view value);
 
   // Calls `on_gone` once if the client closes its connection before the response is complete.
-  // Works while nothing is being read from the client (a concurrent readiness wait plus a peek,
-  // so a pipelined next request is never consumed).
+  // Works while nothing is being read from the client (a peeking receive, so a pipelined next
+  // request is never consumed). Armed a few milliseconds late: fast requests never pay for it.
   void watch_disconnect(std::function<void()> on_gone);
   bool client_gone() const;
   // Ends the watch (idempotent); called before the upstream the callback refers to goes away.
