@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <new>
+#include <type_traits>
 
 namespace dpserve::router::tree {
 
@@ -56,17 +58,189 @@ int64_t count_units(KeyKind kind, std::string_view key) {
   return count_text_units(key.data(), key.size());
 }
 
+namespace {
+
+// A label's length and unit count are 32-bit; a longer key is stored up to this many bytes.
+constexpr size_t kMaxKeyBytes = std::numeric_limits<uint32_t>::max();
+
+// LRU list edits, on any worker's per-shard list (the types are private to RadixTree).
+template <class Pool, class Lru>
+void lru_unlink(Pool& pool, Lru& lru, uint32_t e) {
+  auto& x = pool[e];
+  if (x.prev == kNil) {
+    lru.head = x.next;
+  } else {
+    pool[x.prev].next = x.next;
+  }
+  if (x.next == kNil) {
+    lru.tail = x.prev;
+  } else {
+    pool[x.next].prev = x.prev;
+  }
+}
+
+template <class Pool, class Lru>
+void lru_push_front(Pool& pool, Lru& lru, uint32_t e) {
+  auto& x = pool[e];
+  x.prev = kNil;
+  x.next = lru.head;
+  if (lru.head != kNil) pool[lru.head].prev = e;
+  lru.head = e;
+  if (lru.tail == kNil) lru.tail = e;
+}
+
+template <class Pool, class Lru>
+void publish_tail(const Pool& pool, Lru& lru) {
+  lru.tail_stamp.store(lru.tail != kNil ? pool[lru.tail].stamp : kNoStamp,
+                       std::memory_order_release);
+}
+
+}  // namespace
+
+// ---- Node tables ----------------------------------------------------------------------------
+
+void RadixTree::Node::resize_kids(Arena& arena, uint8_t log2) {
+  void* old_table = kid_log2 == 0 ? nullptr : kids;
+  const uint8_t old_log2 = kid_log2;
+  Node* const* old_ptrs = kid_ptrs();
+  const uint8_t* old_firsts = kid_log2 == 0 ? nullptr : kid_firsts();
+  if (log2 == 0) {
+    kids = nkids == 1 ? old_ptrs[0] : nullptr;
+  } else {
+    void* table = arena.allocate(kid_table_bytes(log2));
+    auto** ptrs = static_cast<Node**>(table);
+    auto* firsts = static_cast<uint8_t*>(table) + (sizeof(Node*) << log2);
+    for (size_t i = 0; i < nkids; ++i) {
+      ptrs[i] = old_ptrs[i];
+      firsts[i] = old_firsts != nullptr ? old_firsts[i] : old_ptrs[i]->first();
+    }
+    kids = table;
+  }
+  kid_log2 = log2;
+  if (old_table != nullptr) arena.deallocate(old_table, kid_table_bytes(old_log2));
+}
+
+void RadixTree::Node::add_kid(Arena& arena, Node* kid) {
+  if (kid_log2 == 0 && nkids == 0) {
+    kids = kid;
+    nkids = 1;
+    return;
+  }
+  if (kid_log2 == 0 || nkids == (1u << kid_log2)) resize_kids(arena, kid_log2 + 1);
+  const unsigned char c = kid->first();
+  const size_t i = kid_lower_bound(c);
+  Node** p = kid_ptrs();
+  uint8_t* f = kid_firsts();
+  std::memmove(p + i + 1, p + i, (nkids - i) * sizeof(Node*));
+  std::memmove(f + i + 1, f + i, nkids - i);
+  p[i] = kid;
+  f[i] = c;
+  ++nkids;
+}
+
+void RadixTree::Node::remove_kid(Arena& arena, unsigned char c) {
+  if (kid_log2 == 0) {
+    kids = nullptr;
+    nkids = 0;
+    return;
+  }
+  const size_t i = kid_lower_bound(c);
+  Node** p = kid_ptrs();
+  uint8_t* f = kid_firsts();
+  std::memmove(p + i, p + i + 1, (nkids - i - 1) * sizeof(Node*));
+  std::memmove(f + i, f + i + 1, nkids - i - 1);
+  --nkids;
+  if (nkids <= 1) {
+    resize_kids(arena, 0);
+  } else if (kid_log2 > 2 && nkids <= (1u << (kid_log2 - 2))) {
+    resize_kids(arena, kid_log2 - 1);
+  }
+}
+
+void RadixTree::Node::replace_kid(unsigned char c, Node* kid) {
+  if (kid_log2 == 0) {
+    kids = kid;
+  } else {
+    kid_ptrs()[kid_lower_bound(c)] = kid;
+  }
+}
+
+void RadixTree::Node::resize_owners(Arena& arena, uint8_t log2) {
+  void* old_table = owner_log2 == 0 ? nullptr : owners.table;
+  const uint8_t old_log2 = owner_log2;
+  const uint32_t* old_entries = owner_entries();
+  const uint16_t* old_slots = owner_slots();
+  if (log2 == 0) {
+    const uint32_t e = nowners == 1 ? old_entries[0] : 0;
+    const uint16_t s = nowners == 1 ? old_slots[0] : 0;
+    owners.one.entry = e;
+    owners.one.slot = s;
+  } else {
+    void* table = arena.allocate(owner_table_bytes(log2));
+    auto* entries = static_cast<uint32_t*>(table);
+    auto* slots =
+        reinterpret_cast<uint16_t*>(static_cast<char*>(table) + (sizeof(uint32_t) << log2));
+    for (size_t i = 0; i < nowners; ++i) {
+      entries[i] = old_entries[i];
+      slots[i] = old_slots[i];
+    }
+    owners.table = table;
+  }
+  owner_log2 = log2;
+  if (old_table != nullptr) arena.deallocate(old_table, owner_table_bytes(old_log2));
+}
+
+void RadixTree::Node::add_owner(Arena& arena, uint16_t slot, uint32_t entry) {
+  if (owner_log2 == 0 && nowners == 0) {
+    owners.one.entry = entry;
+    owners.one.slot = slot;
+    nowners = 1;
+    return;
+  }
+  if (owner_log2 == 0 || nowners == (1u << owner_log2)) resize_owners(arena, owner_log2 + 1);
+  owner_entries()[nowners] = entry;
+  owner_slots()[nowners] = slot;
+  ++nowners;
+}
+
+void RadixTree::Node::remove_owner_at(Arena& arena, int i) {
+  if (owner_log2 == 0) {
+    nowners = 0;
+    return;
+  }
+  const int last = nowners - 1;
+  owner_entries()[i] = owner_entries()[last];
+  owner_slots()[i] = owner_slots()[last];
+  --nowners;
+  if (nowners <= 1) {
+    resize_owners(arena, 0);
+  } else if (owner_log2 > 2 && nowners <= (1u << (owner_log2 - 2))) {
+    resize_owners(arena, owner_log2 - 1);
+  }
+}
+
+// ---- Tree -----------------------------------------------------------------------------------
+
 RadixTree::RadixTree(KeyKind kind, int64_t max_units_per_worker)
     : kind_(kind),
       max_units_(max_units_per_worker),
       shards_(new Shard[kShards]),
       states_(new std::atomic<WorkerState*>[kMaxWorkers]) {
-  for (size_t i = 0; i < kShards; ++i) shards_[i].index = i;
+  static_assert(std::is_trivially_destructible_v<Node>);
+  static_assert(kMaxWorkers <= std::numeric_limits<uint16_t>::max());
+  for (size_t i = 0; i < kShards; ++i) {
+    shards_[i].index = i;
+    // The root lives outside the arena, so an empty shard takes no chunk.
+    shards_[i].root = new (::operator new(Node::bytes_for(0))) Node{};
+  }
   for (uint32_t i = 0; i < kMaxWorkers; ++i) states_[i].store(nullptr, std::memory_order_relaxed);
 }
 
 RadixTree::~RadixTree() {
-  // Nodes own their Owner entries; states only point into them.
+  for (size_t i = 0; i < kShards; ++i) {
+    clear_shard_locked(shards_[i]);
+    ::operator delete(shards_[i].root);
+  }
   shards_.reset();
   for (uint32_t i = 0; i < next_slot_; ++i) delete states_[i].load(std::memory_order_relaxed);
 }
@@ -128,6 +302,7 @@ std::optional<uint32_t> RadixTree::slot_of(std::string_view worker_id) const {
 
 void RadixTree::insert(std::string_view key, std::string_view worker_id) {
   if (key.empty()) return;
+  if (key.size() > kMaxKeyBytes) key = key.substr(0, kMaxKeyBytes);
   auto acquired = acquire_slot(worker_id);
   if (!acquired) return;  // more than kMaxWorkers workers: route without learning
   const auto [slot, gen] = *acquired;
@@ -144,6 +319,10 @@ void RadixTree::insert(std::string_view key, std::string_view worker_id) {
     insert_locked(shard, key, slot);
   }
   // Amortised eviction: trim this worker's oldest leaves, wherever they are, right now.
+  trim_worker(st, slot, gen);
+}
+
+void RadixTree::trim_worker(WorkerState* st, uint32_t slot, uint64_t gen) {
   while (st->units.load(std::memory_order_acquire) > max_units_) {
     Shard* oldest = nullptr;
     uint64_t oldest_stamp = kNoStamp;
@@ -161,142 +340,144 @@ void RadixTree::insert(std::string_view key, std::string_view worker_id) {
   }
 }
 
+RadixTree::Node* RadixTree::new_node(Shard& shard, std::string_view label, Node* parent,
+                                     int64_t units) {
+  auto* n = new (shard.arena.allocate(Node::bytes_for(label.size()))) Node{};
+  n->parent = parent;
+  n->label_len = static_cast<uint32_t>(label.size());
+  n->units = static_cast<uint32_t>(units);
+  std::memcpy(n->label, label.data(), label.size());
+  return n;
+}
+
+void RadixTree::free_node(Shard& shard, Node* node) {
+  if (node->kid_log2 != 0)
+    shard.arena.deallocate(node->kids, Node::kid_table_bytes(node->kid_log2));
+  if (node->owner_log2 != 0) {
+    shard.arena.deallocate(node->owners.table, Node::owner_table_bytes(node->owner_log2));
+  }
+  shard.arena.deallocate(node, node->bytes());
+}
+
+RadixTree::Node* RadixTree::split_locked(Shard& shard, Node* parent, Node* child, size_t shared,
+                                         size_t depth) {
+  const std::string_view label = child->label_view();
+  const std::string_view head = label.substr(0, shared);
+  Node* mid = new_node(shard, head, parent, units_in(head, depth));
+  // The rest moves to a right-sized node that takes over the child's tables as they are.
+  Node* tail = new_node(shard, label.substr(shared), mid, child->units - mid->units);
+  tail->kids = child->kids;
+  tail->nkids = child->nkids;
+  tail->kid_log2 = child->kid_log2;
+  tail->owners = child->owners;
+  tail->nowners = child->nowners;
+  tail->owner_log2 = child->owner_log2;
+  Node** kids = tail->kid_ptrs();
+  for (size_t i = 0; i < tail->nkids; ++i) kids[i]->parent = tail;
+  // `mid` gets a copy of every owner, each placed just ahead of (more recent than) the tail's
+  // entry so that ancestors stay ahead of descendants in every LRU list.
+  auto& pool = shard.entries;
+  const uint32_t* entries = tail->owner_entries();
+  const uint16_t* slots = tail->owner_slots();
+  for (size_t i = 0; i < tail->nowners; ++i) {
+    const uint32_t e = entries[i];
+    const uint32_t c = pool.allocate();
+    LruEntry& old = pool[e];
+    LruEntry& copy = pool[c];
+    old.node = tail;
+    copy.node = mid;
+    copy.stamp = old.stamp;
+    copy.next = e;
+    copy.prev = old.prev;
+    auto& lru = state(slots[i])->shards[shard.index];
+    if (old.prev != kNil) {
+      pool[old.prev].next = c;
+    } else {
+      lru.head = c;
+    }
+    old.prev = c;
+    ++lru.nodes;
+    mid->add_owner(shard.arena, slots[i], c);
+  }
+  mid->add_kid(shard.arena, tail);
+  parent->replace_kid(mid->first(), mid);
+  shard.arena.deallocate(child, child->bytes());
+  return mid;
+}
+
 void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot) {
   WorkerState* st = state(slot);
   auto& lru = st->shards[shard.index];
+  auto& pool = shard.entries;
   thread_local std::vector<Node*> path;
   path.clear();
 
-  Node* node = &shard.root;
+  Node* node = shard.root;
   size_t pos = 0;
   while (pos < key.size()) {
-    const auto first = static_cast<unsigned char>(key[pos]);
-    Node* child = node->find_child(first);
+    Node* child = node->find_child(static_cast<unsigned char>(key[pos]));
     if (child == nullptr) {
-      auto leaf = std::make_unique<Node>();
-      leaf->label = std::string(key.substr(pos));
-      leaf->parent = node;
-      leaf->depth = pos;
-      leaf->units = units_in(leaf->label, pos);
-      child = leaf.get();
-      node->children.insert(node->child_slot(first), Node::Child{first, std::move(leaf)});
-      path.push_back(child);
+      const std::string_view rest = key.substr(pos);
+      Node* leaf = new_node(shard, rest, node, units_in(rest, pos));
+      node->add_kid(shard.arena, leaf);
+      path.push_back(leaf);
       break;
     }
-    const size_t shared = common_prefix(child->label, key.substr(pos));
-    if (shared < child->label.size()) {
-      // Split: `mid` takes the shared part and a copy of the child's owners, each placed just
-      // ahead of (more recent than) the child's entry so ancestors stay ahead of descendants.
-      auto mid = std::make_unique<Node>();
-      mid->label = child->label.substr(0, shared);
-      mid->parent = node;
-      mid->depth = child->depth;
-      mid->units = units_in(mid->label, mid->depth);
-      child->label.erase(0, shared);
-      child->depth += shared;
-      child->units -= mid->units;
-      for (const auto& o : child->owners) {
-        auto copy = std::make_unique<Owner>();
-        copy->node = mid.get();
-        copy->slot = o->slot;
-        copy->stamp = o->stamp;
-        auto& olru = state(o->slot)->shards[shard.index];
-        copy->next = o.get();
-        copy->prev = o->prev;
-        if (o->prev != nullptr) {
-          o->prev->next = copy.get();
-        } else {
-          olru.head = copy.get();
-        }
-        o->prev = copy.get();
-        ++olru.nodes;
-        mid->owners.push_back(Node::OwnerRef{o.slot, std::move(copy)});
-      }
-      auto it = node->child_slot(first);
-      Node* mid_raw = mid.get();
-      child->parent = mid_raw;
-      mid->children.push_back(
-          Node::Child{static_cast<unsigned char>(child->label[0]), std::move(it->node)});
-      it->node = std::move(mid);
-      child = mid_raw;
-    }
+    const size_t shared = common_prefix(child->label_view(), key.substr(pos));
+    if (shared < child->label_len) child = split_locked(shard, node, child, shared, pos);
     path.push_back(child);
     pos += shared;
     node = child;
   }
 
   // Touch leaf first, root last: every ancestor ends up ahead of all its descendants in the LRU.
-  const uint64_t stamp = clock_.fetch_add(1, std::memory_order_relaxed) + 1;
+  const uint64_t stamp = st->clock.fetch_add(1, std::memory_order_relaxed) + 1;
+  int64_t added = 0;
   for (auto it = path.rbegin(); it != path.rend(); ++it) {
     Node* n = *it;
-    Owner* o = n->owner_of(slot);
-    if (o == nullptr) {
-      auto fresh = std::make_unique<Owner>();
-      fresh->node = n;
-      fresh->slot = slot;
-      o = fresh.get();
-      n->owners.push_back(Node::OwnerRef{slot, std::move(fresh)});
+    const int i = n->owner_index(slot);
+    uint32_t e;
+    if (i < 0) {
+      e = pool.allocate();
+      pool[e].node = n;
+      n->add_owner(shard.arena, static_cast<uint16_t>(slot), e);
       lru.units += n->units;
       ++lru.nodes;
-      st->units.fetch_add(n->units, std::memory_order_acq_rel);
+      added += n->units;
     } else {
-      if (o->prev == nullptr) {
-        lru.head = o->next;
-      } else {
-        o->prev->next = o->next;
-      }
-      if (o->next == nullptr) {
-        lru.tail = o->prev;
-      } else {
-        o->next->prev = o->prev;
-      }
+      e = n->owner_entries()[i];
+      lru_unlink(pool, lru, e);
     }
-    o->stamp = stamp;
-    o->prev = nullptr;
-    o->next = lru.head;
-    if (lru.head != nullptr) lru.head->prev = o;
-    lru.head = o;
-    if (lru.tail == nullptr) lru.tail = o;
+    pool[e].stamp = stamp;
+    lru_push_front(pool, lru, e);
   }
-  lru.tail_stamp.store(lru.tail != nullptr ? lru.tail->stamp : kNoStamp, std::memory_order_release);
+  if (added != 0) st->units.fetch_add(added, std::memory_order_acq_rel);
+  publish_tail(pool, lru);
 }
 
 bool RadixTree::evict_one_locked(Shard& shard, uint32_t slot) {
-  Owner* tail = state(slot)->shards[shard.index].tail;
-  if (tail == nullptr) return false;
-  drop_owner_locked(shard, tail);
+  const uint32_t tail = state(slot)->shards[shard.index].tail;
+  if (tail == kNil) return false;
+  drop_owner_locked(shard, slot, tail);
   return true;
 }
 
-void RadixTree::drop_owner_locked(Shard& shard, Owner* owner) {
-  WorkerState* st = state(owner->slot);
+void RadixTree::drop_owner_locked(Shard& shard, uint32_t slot, uint32_t entry) {
+  WorkerState* st = state(slot);
   auto& lru = st->shards[shard.index];
-  Node* node = owner->node;
-  if (owner->prev == nullptr) {
-    lru.head = owner->next;
-  } else {
-    owner->prev->next = owner->next;
-  }
-  if (owner->next == nullptr) {
-    lru.tail = owner->prev;
-  } else {
-    owner->next->prev = owner->prev;
-  }
-  lru.tail_stamp.store(lru.tail != nullptr ? lru.tail->stamp : kNoStamp, std::memory_order_release);
+  auto& pool = shard.entries;
+  Node* node = pool[entry].node;
+  lru_unlink(pool, lru, entry);
+  publish_tail(pool, lru);
   lru.units -= node->units;
   --lru.nodes;
   st->units.fetch_sub(node->units, std::memory_order_acq_rel);
-
-  auto& owners = node->owners;
-  auto it = std::find_if(owners.begin(), owners.end(),
-                         [owner](const auto& p) { return p.get() == owner; });
-  std::swap(*it, owners.back());
-  owners.pop_back();  // frees `owner`
-  if (owners.empty()) {
+  node->remove_owner_at(shard.arena, node->owner_index(slot));
+  pool.release(entry);
+  if (node->nowners == 0) {
     // Ownership is prefix-closed, so a node nobody owns has no owned (hence no) children.
-    Node* parent = node->parent;
-    auto slot_it = parent->child_slot(static_cast<unsigned char>(node->label[0]));
-    parent->children.erase(slot_it);
+    node->parent->remove_kid(shard.arena, node->first());
+    free_node(shard, node);
   }
 }
 
@@ -321,14 +502,29 @@ void RadixTree::remove_worker(std::string_view worker_id) {
 }
 
 void RadixTree::clear_shard_locked(Shard& shard) {
-  shard.root.children.clear();
+  Node* root = shard.root;
+  std::vector<Node*> stack(root->kid_ptrs(), root->kid_ptrs() + root->nkids);
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    stack.insert(stack.end(), n->kid_ptrs(), n->kid_ptrs() + n->nkids);
+    free_node(shard, n);
+  }
+  if (root->kid_log2 != 0)
+    shard.arena.deallocate(root->kids, Node::kid_table_bytes(root->kid_log2));
+  root->kids = nullptr;
+  root->nkids = 0;
+  root->kid_log2 = 0;
+  // Every small block is back on a free list: hand the chunks back to the system.
+  shard.arena.release();
+  shard.entries.reset();
   // Slots are allocated in order, so the first empty one ends the list.
   for (uint32_t i = 0; i < kMaxWorkers; ++i) {
     WorkerState* st = state(i);
     if (st == nullptr) break;
     auto& lru = st->shards[shard.index];
     st->units.fetch_sub(lru.units, std::memory_order_acq_rel);
-    lru.head = lru.tail = nullptr;
+    lru.head = lru.tail = kNil;
     lru.units = lru.nodes = 0;
     lru.tail_stamp.store(kNoStamp, std::memory_order_release);
   }
@@ -342,33 +538,27 @@ void RadixTree::clear() {
 }
 
 void RadixTree::enforce_budgets() {
-  std::vector<uint32_t> slots;
+  std::vector<std::pair<uint32_t, uint64_t>> slots;
   {
     std::shared_lock lock(registry_mu_);
-    for (const auto& [id, slot] : slots_) slots.push_back(slot);
-  }
-  for (uint32_t slot : slots) {
-    WorkerState* st = state(slot);
-    while (st->units.load(std::memory_order_acquire) > max_units_) {
-      size_t oldest = kShards;
-      uint64_t oldest_stamp = kNoStamp;
-      for (size_t i = 0; i < kShards; ++i) {
-        const uint64_t s = st->shards[i].tail_stamp.load(std::memory_order_acquire);
-        if (s < oldest_stamp) {
-          oldest_stamp = s;
-          oldest = i;
-        }
-      }
-      if (oldest == kShards) break;
-      std::unique_lock lock(shards_[oldest].mu);
-      evict_one_locked(shards_[oldest], slot);
+    for (const auto& [id, slot] : slots_) {
+      slots.emplace_back(slot, state(slot)->generation.load(std::memory_order_acquire));
     }
   }
+  for (const auto& [slot, gen] : slots) trim_worker(state(slot), slot, gen);
 }
 
 MatchResult RadixTree::match(std::string_view key) const {
   MatchResult result;
-  if (key.empty()) return result;
+  match(key, result);
+  return result;
+}
+
+void RadixTree::match(std::string_view key, MatchResult& result) const {
+  result.input_units = 0;
+  result.max_matched_units = 0;
+  result.workers.clear();
+  if (key.empty()) return;
   const Shard& shard = shard_for(key);
 
   struct Step {
@@ -378,15 +568,15 @@ MatchResult RadixTree::match(std::string_view key) const {
   thread_local std::vector<Step> steps;
   steps.clear();
   std::shared_lock lock(shard.mu);
-  const Node* node = &shard.root;
+  const Node* node = shard.root;
   size_t pos = 0;
   while (pos < key.size()) {
     const Node* child = node->find_child(static_cast<unsigned char>(key[pos]));
     if (child == nullptr) break;
-    const size_t shared = common_prefix(child->label, key.substr(pos));
+    const size_t shared = common_prefix(child->label_view(), key.substr(pos));
     pos += shared;
     steps.push_back({child, pos});
-    if (shared < child->label.size()) break;
+    if (shared < child->label_len) break;
     node = child;
   }
 
@@ -413,40 +603,42 @@ MatchResult RadixTree::match(std::string_view key) const {
                              ? count_units(kind_, key)
                              : units + count_text_units(key.data() + p, key.size() - p);
   }
-  if (steps.empty()) return result;
+  if (steps.empty()) return;
   result.max_matched_units = units_at.back();
 
-  // Deepest first: a worker's match is the deepest matched node it owns.
-  std::array<uint64_t, kMaxWorkers / 64> seen{};
+  // Deepest first: a worker's match is the deepest matched node it owns. The bitmap is cleared
+  // bit by bit afterwards, which is cheaper than zeroing all of it per match.
+  thread_local std::array<uint64_t, kMaxWorkers / 64> seen{};
   for (size_t s = steps.size(); s-- > 0;) {
-    for (const auto& o : steps[s].node->owners) {
-      uint64_t& word = seen[o.slot / 64];
-      const uint64_t bit = uint64_t{1} << (o.slot % 64);
+    const Node* n = steps[s].node;
+    const uint16_t* slots = n->owner_slots();
+    for (size_t i = 0; i < n->nowners; ++i) {
+      const uint32_t slot = slots[i];
+      uint64_t& word = seen[slot / 64];
+      const uint64_t bit = uint64_t{1} << (slot % 64);
       if ((word & bit) != 0) continue;
       word |= bit;
-      result.workers.push_back({o.slot, units_at[s]});
+      result.workers.push_back({slot, units_at[s]});
     }
   }
-  return result;
+  for (const auto& w : result.workers) seen[w.slot / 64] = 0;
 }
 
 void RadixTree::matched_for(const MatchResult& m, std::span<const std::string_view> worker_ids,
                             std::span<int64_t> out) const {
-  // Slot -> matched units, through a small sorted copy: m.workers is short next to kMaxWorkers.
-  thread_local std::vector<WorkerMatch> by_slot;
-  by_slot.assign(m.workers.begin(), m.workers.end());
-  std::sort(by_slot.begin(), by_slot.end(),
-            [](const WorkerMatch& a, const WorkerMatch& b) { return a.slot < b.slot; });
-  std::shared_lock lock(registry_mu_);
-  for (size_t i = 0; i < worker_ids.size(); ++i) {
-    out[i] = 0;
-    if (by_slot.empty()) continue;
-    auto it = slots_.find(worker_ids[i]);
-    if (it == slots_.end()) continue;
-    auto hit = std::lower_bound(by_slot.begin(), by_slot.end(), it->second,
-                                [](const WorkerMatch& w, uint32_t s) { return w.slot < s; });
-    if (hit != by_slot.end() && hit->slot == it->second) out[i] = hit->matched_units;
+  // Slot -> matched units through a dense per-thread table, reset entry by entry afterwards.
+  thread_local std::vector<int64_t> by_slot(kMaxWorkers, 0);
+  for (const auto& w : m.workers) by_slot[w.slot] = w.matched_units;
+  {
+    std::shared_lock lock(registry_mu_);
+    for (size_t i = 0; i < worker_ids.size(); ++i) {
+      out[i] = 0;
+      if (m.workers.empty()) continue;
+      auto it = slots_.find(worker_ids[i]);
+      if (it != slots_.end()) out[i] = by_slot[it->second];
+    }
   }
+  for (const auto& w : m.workers) by_slot[w.slot] = 0;
 }
 
 int64_t RadixTree::worker_units(std::string_view worker_id) const {

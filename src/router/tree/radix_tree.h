@@ -55,7 +55,7 @@ struct TreeStats {
   int64_t nodes = 0;         // excluding the per-shard roots
   int64_t stored_units = 0;  // units in distinct labels (shared prefixes counted once)
   int64_t stored_bytes = 0;  // key bytes in labels
-  int64_t memory_bytes = 0;  // estimate: nodes, labels, child and owner tables, allocator headers
+  int64_t memory_bytes = 0;  // taken from the system: arenas, entry pools, worker states, headers
   std::vector<WorkerTreeStats> workers;
 };
 
@@ -81,6 +81,8 @@ class RadixTree {
 
   // Longest match of `key`, overall and per owning worker. Takes only a shared lock.
   MatchResult match(std::string_view key) const;
+  // The same into `out`, reusing its storage (the decision path keeps one per thread).
+  void match(std::string_view key, MatchResult& out) const;
 
   // Slot of a known worker, to read MatchResult::workers; nullopt if it owns nothing here.
   std::optional<uint32_t> slot_of(std::string_view worker_id) const;
@@ -107,7 +109,8 @@ class RadixTree {
 
  private:
   struct Node;
-  struct Owner;
+  struct LruEntry;
+  class EntryPool;
   struct Shard;
   struct WorkerState;
 
@@ -116,17 +119,23 @@ class RadixTree {
   // Slot and generation of a worker, creating it on first use; nullopt once kMaxWorkers are used.
   std::optional<std::pair<uint32_t, uint64_t>> acquire_slot(std::string_view worker_id);
   void insert_locked(Shard& shard, std::string_view key, uint32_t slot);
+  // Evicts `st`'s globally oldest entries until it is within budget; stops if `gen` went stale.
+  void trim_worker(WorkerState* st, uint32_t slot, uint64_t gen);
   // Removes the least recently used entry of `slot` in `shard`; false when it has none there.
   bool evict_one_locked(Shard& shard, uint32_t slot);
-  void evict_worker(uint32_t slot);
-  void drop_owner_locked(Shard& shard, Owner* owner);
+  void drop_owner_locked(Shard& shard, uint32_t slot, uint32_t entry);
+  Node* new_node(Shard& shard, std::string_view label, Node* parent, int64_t units);
+  // Cuts `child` (a child of `parent` at byte depth `depth`) after `shared` bytes; returns the new
+  // node holding the first part, which replaces `child` under `parent`.
+  Node* split_locked(Shard& shard, Node* parent, Node* child, size_t shared, size_t depth);
+  void free_node(Shard& shard, Node* node);
   void clear_shard_locked(Shard& shard);
+  void reset_shard_locked(Shard& shard);
   int64_t units_in(std::string_view label, size_t depth) const;
 
   const KeyKind kind_;
   const int64_t max_units_;
   std::unique_ptr<Shard[]> shards_;
-  std::atomic<uint64_t> clock_{0};
 
   // Worker registry. Slots are looked up under a shared lock; states are allocated once per slot
   // and never freed before the tree, so an atomic pointer read is always safe.

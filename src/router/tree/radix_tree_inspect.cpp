@@ -6,38 +6,54 @@
 
 namespace dpserve::router::tree {
 
+namespace {
+
+// glibc's per-allocation header, as in the arena: estimates must not be optimistic.
+constexpr int64_t kMallocHeader = 16;
+
+int64_t heap_string_bytes(const std::string& s) {
+  // Beyond the small-string buffer the characters live in their own allocation.
+  return s.capacity() > 15 ? static_cast<int64_t>(s.capacity()) + 1 + kMallocHeader : 0;
+}
+
+}  // namespace
+
 TreeStats RadixTree::stats() const {
   TreeStats out;
   std::vector<std::pair<std::string, uint32_t>> registry;
   {
     std::shared_lock lock(registry_mu_);
     for (const auto& [id, slot] : slots_) registry.emplace_back(id, slot);
+    // Fixed parts and the registry: shards, slot table, worker states, map nodes and buckets.
+    out.memory_bytes += static_cast<int64_t>(sizeof(RadixTree) + kShards * sizeof(Shard) +
+                                             kMaxWorkers * sizeof(states_[0])) +
+                        2 * kMallocHeader;
+    out.memory_bytes += static_cast<int64_t>(next_slot_) *
+                        (static_cast<int64_t>(sizeof(WorkerState)) + kMallocHeader);
+    out.memory_bytes += static_cast<int64_t>(slots_.bucket_count() * sizeof(void*));
+    for (const auto& [id, slot] : slots_) {
+      out.memory_bytes +=
+          static_cast<int64_t>(sizeof(void*) + sizeof(id) + sizeof(slot) + sizeof(size_t)) +
+          kMallocHeader + heap_string_bytes(id);
+    }
   }
   std::vector<int64_t> nodes(registry.size(), 0);
   for (size_t i = 0; i < kShards; ++i) {
-    std::shared_lock lock(shards_[i].mu);
-    std::vector<const Node*> stack{&shards_[i].root};
+    const Shard& shard = shards_[i];
+    std::shared_lock lock(shard.mu);
+    // Everything a shard allocates comes from its arena and entry pool, counted whole (free
+    // blocks and not yet used chunk space included), plus the root.
+    out.memory_bytes += shard.arena.footprint() + shard.entries.footprint() +
+                        static_cast<int64_t>(Node::bytes_for(0)) + kMallocHeader;
+    std::vector<const Node*> stack(shard.root->kid_ptrs(),
+                                   shard.root->kid_ptrs() + shard.root->nkids);
     while (!stack.empty()) {
       const Node* n = stack.back();
       stack.pop_back();
-      if (n != &shards_[i].root) {
-        ++out.nodes;
-        out.stored_units += n->units;
-        out.stored_bytes += static_cast<int64_t>(n->label.size());
-        out.memory_bytes += static_cast<int64_t>(sizeof(Node)) + kMallocOverhead;
-        if (n->label.capacity() > 15) {
-          out.memory_bytes += static_cast<int64_t>(n->label.capacity()) + 1 + kMallocOverhead;
-        }
-        out.memory_bytes += static_cast<int64_t>(n->owners.capacity() * sizeof(Node::OwnerRef)) +
-                            static_cast<int64_t>(n->owners.size()) *
-                                (static_cast<int64_t>(sizeof(Owner)) + kMallocOverhead);
-        if (n->owners.capacity() > 0) out.memory_bytes += kMallocOverhead;
-      }
-      if (n->children.capacity() > 0) {
-        out.memory_bytes +=
-            static_cast<int64_t>(n->children.capacity() * sizeof(Node::Child)) + kMallocOverhead;
-      }
-      for (const auto& c : n->children) stack.push_back(c.node.get());
+      ++out.nodes;
+      out.stored_units += n->units;
+      out.stored_bytes += n->label_len;
+      stack.insert(stack.end(), n->kid_ptrs(), n->kid_ptrs() + n->nkids);
     }
     for (size_t w = 0; w < registry.size(); ++w) {
       nodes[w] += state(registry[w].second)->shards[i].nodes;
@@ -61,42 +77,51 @@ std::string RadixTree::check_invariants() const {
   std::vector<int64_t> total_units(next_slot_, 0);
   for (size_t i = 0; i < kShards; ++i) {
     const Shard& shard = shards_[i];
+    const EntryPool& pool = shard.entries;
     std::vector<int64_t> units(next_slot_, 0), nodes(next_slot_, 0);
-    std::vector<const Node*> stack{&shard.root};
+    // (node, byte depth of its label's start)
+    std::vector<std::pair<const Node*, size_t>> stack{{shard.root, 0}};
     while (!stack.empty()) {
-      const Node* n = stack.back();
+      const auto [n, depth] = stack.back();
       stack.pop_back();
-      const bool is_root = n == &shard.root;
+      const bool is_root = n == shard.root;
+      if ((n->kid_log2 == 0) != (n->nkids <= 1) || n->nkids > (1u << n->kid_log2)) {
+        return "child table in the wrong form";
+      }
+      if ((n->owner_log2 == 0) != (n->nowners <= 1) || n->nowners > (1u << n->owner_log2)) {
+        return "owner table in the wrong form";
+      }
       if (!is_root) {
-        if (n->label.empty()) return "empty label";
-        if (n->owners.empty()) return "node without owners";
-        if (n->units != units_in(n->label, n->depth)) return "stale unit count";
-        if (n->parent != &shard.root && n->depth != n->parent->depth + n->parent->label.size()) {
-          return "wrong depth";
-        }
-        if (n->parent == &shard.root && static_cast<unsigned char>(n->label[0]) % kShards != i) {
-          return "key in wrong shard";
-        }
+        if (n->label_len == 0) return "empty label";
+        if (n->nowners == 0) return "node without owners";
+        if (n->units != units_in(n->label_view(), depth)) return "stale unit count";
+        if (n->parent == shard.root && n->first() % kShards != i) return "key in wrong shard";
         std::unordered_set<uint32_t> slots;
-        for (const auto& o : n->owners) {
-          if (o->node != n) return "owner points at another node";
-          if (o.slot != o->slot) return "owner slot copy differs";
-          if (!slots.insert(o->slot).second) return "duplicate owner";
-          if (n->parent != &shard.root && n->parent->owner_of(o->slot) == nullptr) {
+        const uint32_t* entries = n->owner_entries();
+        const uint16_t* owner_slots = n->owner_slots();
+        for (size_t o = 0; o < n->nowners; ++o) {
+          const uint32_t slot = owner_slots[o];
+          if (pool[entries[o]].node != n) return "owner entry points at another node";
+          if (!slots.insert(slot).second) return "duplicate owner";
+          if (n->parent != shard.root && n->parent->owner_index(slot) < 0) {
             return "ownership not prefix-closed";
           }
-          WorkerState* st = state(o->slot);
+          WorkerState* st = slot < next_slot_ ? state(slot) : nullptr;
           if (st == nullptr || !st->live.load()) return "owner slot not live";
-          units[o->slot] += n->units;
-          ++nodes[o->slot];
+          units[slot] += n->units;
+          ++nodes[slot];
         }
       }
-      for (size_t c = 0; c < n->children.size(); ++c) {
-        const auto& ch = n->children[c];
-        if (ch.node->parent != n) return "wrong parent pointer";
-        if (ch.first != static_cast<unsigned char>(ch.node->label[0])) return "wrong child key";
-        if (c > 0 && n->children[c - 1].first >= ch.first) return "children not sorted";
-        stack.push_back(ch.node.get());
+      const size_t child_depth = depth + n->label_len;
+      Node* const* kids = n->kid_ptrs();
+      for (size_t c = 0; c < n->nkids; ++c) {
+        const Node* ch = kids[c];
+        if (ch->parent != n) return "wrong parent pointer";
+        if (n->kid_log2 != 0) {
+          if (n->kid_firsts()[c] != ch->first()) return "wrong child key";
+          if (c > 0 && n->kid_firsts()[c - 1] >= ch->first()) return "children not sorted";
+        }
+        stack.emplace_back(ch, child_depth);
       }
     }
     for (uint32_t s = 0; s < next_slot_; ++s) {
@@ -107,20 +132,23 @@ std::string RadixTree::check_invariants() const {
       // Walk the LRU: stamps never increase towards the tail and every ancestor is ahead.
       std::unordered_set<const Node*> passed;
       int64_t count = 0;
-      const Owner* prev = nullptr;
-      for (const Owner* o = lru.head; o != nullptr; o = o->next) {
-        if (o->slot != s || o->prev != prev) return "broken LRU links";
-        if (prev != nullptr && prev->stamp < o->stamp) return "LRU stamps out of order";
-        if (o->node->parent != &shard.root && passed.count(o->node->parent) == 0) {
+      uint32_t prev = kNil;
+      for (uint32_t o = lru.head; o != kNil; o = pool[o].next) {
+        const LruEntry& e = pool[o];
+        const int at = e.node->owner_index(s);
+        if (at < 0 || e.node->owner_entries()[at] != o) return "LRU entry not the node's owner";
+        if (e.prev != prev) return "broken LRU links";
+        if (prev != kNil && pool[prev].stamp < e.stamp) return "LRU stamps out of order";
+        if (e.node->parent != shard.root && passed.count(e.node->parent) == 0) {
           return "descendant ahead of its ancestor in the LRU";
         }
-        passed.insert(o->node);
+        passed.insert(e.node);
         prev = o;
-        ++count;
+        if (++count > lru.nodes) return "LRU length drift";
       }
       if (prev != lru.tail) return "wrong LRU tail";
       if (count != lru.nodes) return "LRU length drift";
-      if (lru.tail_stamp.load() != (lru.tail ? lru.tail->stamp : kNoStamp)) {
+      if (lru.tail_stamp.load() != (lru.tail != kNil ? pool[lru.tail].stamp : kNoStamp)) {
         return "stale tail stamp";
       }
     }

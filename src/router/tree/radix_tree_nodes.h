@@ -1,84 +1,194 @@
-// Internal to the radix tree (radix_tree.cpp and radix_tree_inspect.cpp): node, owner, shard and
-// per-worker state layouts. Invariants are listed in docs/design/radix-tree.md.
+// Internal to the radix tree (radix_tree.cpp and radix_tree_inspect.cpp): node, LRU entry, shard
+// and per-worker state layouts. Invariants are listed in docs/design/radix-tree.md, the memory
+// layout and its reasons in its "Memory" section.
 #pragma once
 
+#include "router/tree/arena.h"
 #include "router/tree/radix_tree.h"
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <shared_mutex>
-#include <string>
+#include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace dpserve::router::tree {
 
 inline constexpr uint64_t kNoStamp = std::numeric_limits<uint64_t>::max();
-// Rough per-allocation header of glibc malloc, so memory estimates are not optimistic.
-inline constexpr int64_t kMallocOverhead = 16;
+inline constexpr uint32_t kNil = std::numeric_limits<uint32_t>::max();
 
-struct RadixTree::Owner {
-  Node* node = nullptr;
-  uint32_t slot = 0;
-  uint64_t stamp = 0;
-  // LRU list of this worker in this shard: prev is more recent, next is older.
-  Owner* prev = nullptr;
-  Owner* next = nullptr;
+// One (worker, node) ownership: a link of that worker's LRU list in the node's shard. Entries live
+// in a per-shard pool and link to each other by 32-bit index; the worker is implied by the list.
+struct RadixTree::LruEntry {
+  uint32_t prev;  // more recent
+  uint32_t next;  // older
+  Node* node;
+  uint64_t stamp;
 };
 
-struct RadixTree::Node {
-  struct Child {
-    unsigned char first;
-    std::unique_ptr<Node> node;
-  };
+// Fixed-size LRU entries of one shard, addressed by index, recycled through a free list.
+class RadixTree::EntryPool {
+ public:
+  static constexpr uint32_t kChunkBits = 12;
+  static constexpr uint32_t kChunk = uint32_t{1} << kChunkBits;
 
-  std::string label;
-  Node* parent = nullptr;
-  size_t depth = 0;  // key bytes before this label
-  int64_t units = 0;
-  std::vector<Child> children;  // sorted by first byte
-  // The slot is kept next to the pointer so scans (match, owner_of) never touch the Owner itself.
-  struct OwnerRef {
-    uint32_t slot;
-    std::unique_ptr<Owner> owner;
-    Owner* operator->() const { return owner.get(); }
-    Owner* get() const { return owner.get(); }
-  };
-  std::vector<OwnerRef> owners;
-
-  Node* find_child(unsigned char c) const {
-    auto it = std::lower_bound(children.begin(), children.end(), c,
-                               [](const Child& ch, unsigned char v) { return ch.first < v; });
-    return it != children.end() && it->first == c ? it->node.get() : nullptr;
+  LruEntry& operator[](uint32_t i) { return chunks_[i >> kChunkBits][i & (kChunk - 1)]; }
+  const LruEntry& operator[](uint32_t i) const {
+    return chunks_[i >> kChunkBits][i & (kChunk - 1)];
   }
-  std::vector<Child>::iterator child_slot(unsigned char c) {
-    return std::lower_bound(children.begin(), children.end(), c,
-                            [](const Child& ch, unsigned char v) { return ch.first < v; });
-  }
-  Owner* owner_of(uint32_t slot) const {
-    for (const auto& o : owners) {
-      if (o.slot == slot) return o.get();
+  uint32_t allocate() {
+    if (free_ != kNil) {
+      const uint32_t i = free_;
+      free_ = (*this)[i].next;
+      return i;
     }
-    return nullptr;
+    if (used_ == chunks_.size() * kChunk) chunks_.push_back(std::make_unique<LruEntry[]>(kChunk));
+    return used_++;
+  }
+  void release(uint32_t i) {
+    (*this)[i].next = free_;
+    free_ = i;
+  }
+  void reset() {
+    chunks_.clear();
+    used_ = 0;
+    free_ = kNil;
+  }
+  int64_t footprint() const {
+    return static_cast<int64_t>(chunks_.size()) * (int64_t{kChunk} * sizeof(LruEntry) + 16) +
+           static_cast<int64_t>(chunks_.capacity() * sizeof(chunks_[0]));
+  }
+
+ private:
+  std::vector<std::unique_ptr<LruEntry[]>> chunks_;
+  uint32_t used_ = 0;
+  uint32_t free_ = kNil;
+};
+
+// One allocation per node: this header, then the label bytes. Children and owners are stored
+// inline while there is one of them (most nodes are leaves with one owner) and in an arena table
+// beyond that. The byte depth of a node is not stored: every walk starts at the root and knows it.
+struct RadixTree::Node {
+  Node* parent;
+  // kid_log2 == 0: `kids` is the only child or null. Else a table of capacity 1 << kid_log2:
+  // Node* [cap], then the children's first label bytes uint8_t [cap], sorted, nkids used.
+  void* kids;
+  // owner_log2 == 0: `owners.one` is the only owner (if nowners == 1). Else a table of capacity
+  // 1 << owner_log2: LRU entry index uint32_t [cap], then worker slot uint16_t [cap].
+  union {
+    struct {
+      uint32_t entry;
+      uint16_t slot;
+    } one;
+    void* table;
+  } owners;
+  uint32_t label_len;
+  uint32_t units;  // unit starts in the label (see design doc "Keys")
+  uint16_t nkids;
+  uint16_t nowners;
+  uint8_t kid_log2;
+  uint8_t owner_log2;
+  char label[];
+
+  static size_t bytes_for(size_t label_len) {
+    return std::max(sizeof(Node), offsetof(Node, label) + label_len);
+  }
+  size_t bytes() const { return bytes_for(label_len); }
+  std::string_view label_view() const { return {label, label_len}; }
+  unsigned char first() const { return static_cast<unsigned char>(label[0]); }
+
+  // Children.
+  Node* const* kid_ptrs() const {
+    return kid_log2 == 0 ? reinterpret_cast<Node* const*>(&kids) : static_cast<Node* const*>(kids);
+  }
+  Node** kid_ptrs() {
+    return kid_log2 == 0 ? reinterpret_cast<Node**>(&kids) : static_cast<Node**>(kids);
+  }
+  const uint8_t* kid_firsts() const {
+    return static_cast<const uint8_t*>(kids) + (sizeof(Node*) << kid_log2);
+  }
+  uint8_t* kid_firsts() { return static_cast<uint8_t*>(kids) + (sizeof(Node*) << kid_log2); }
+  // Index of the first child whose first byte is >= c (table mode only).
+  size_t kid_lower_bound(unsigned char c) const {
+    const uint8_t* f = kid_firsts();
+    if (nkids <= 16) {
+      size_t i = 0;
+      while (i < nkids && f[i] < c) ++i;
+      return i;
+    }
+    return static_cast<size_t>(std::lower_bound(f, f + nkids, c) - f);
+  }
+  Node* find_child(unsigned char c) const {
+    if (kid_log2 == 0) {
+      Node* only = static_cast<Node*>(kids);
+      return only != nullptr && only->first() == c ? only : nullptr;
+    }
+    const size_t i = kid_lower_bound(c);
+    return i < nkids && kid_firsts()[i] == c ? kid_ptrs()[i] : nullptr;
+  }
+
+  // Owners.
+  uint32_t* owner_entries() {
+    return owner_log2 == 0 ? &owners.one.entry : static_cast<uint32_t*>(owners.table);
+  }
+  const uint32_t* owner_entries() const {
+    return owner_log2 == 0 ? &owners.one.entry : static_cast<const uint32_t*>(owners.table);
+  }
+  const uint16_t* owner_slots() const {
+    return owner_log2 == 0
+               ? &owners.one.slot
+               : reinterpret_cast<const uint16_t*>(static_cast<const char*>(owners.table) +
+                                                   (sizeof(uint32_t) << owner_log2));
+  }
+  uint16_t* owner_slots() {
+    return const_cast<uint16_t*>(static_cast<const Node*>(this)->owner_slots());
+  }
+  // Table edits. Tables come from and go back to the shard's arena; a table shrinks back to the
+  // inline form at one entry, so a leaf with one owner has no side allocation at all.
+  void add_kid(Arena& arena, Node* kid);  // no child with kid's first byte yet
+  void remove_kid(Arena& arena, unsigned char c);
+  void replace_kid(unsigned char c, Node* kid);
+  void add_owner(Arena& arena, uint16_t slot, uint32_t entry);
+  void remove_owner_at(Arena& arena, int i);
+  void resize_kids(Arena& arena, uint8_t log2);
+  void resize_owners(Arena& arena, uint8_t log2);
+  static size_t kid_table_bytes(uint8_t log2) { return (sizeof(Node*) + 1) << log2; }
+  static size_t owner_table_bytes(uint8_t log2) {
+    return (sizeof(uint32_t) + sizeof(uint16_t)) << log2;
+  }
+
+  // Position of `slot` among the owners, or -1.
+  int owner_index(uint32_t slot) const {
+    const uint16_t* s = owner_slots();
+    for (int i = 0; i < nowners; ++i) {
+      if (s[i] == slot) return i;
+    }
+    return -1;
   }
 };
 
 struct RadixTree::Shard {
   size_t index = 0;
   mutable std::shared_mutex mu;
-  Node root;
+  Arena arena;
+  EntryPool entries;
+  Node* root = nullptr;
 };
 
 struct RadixTree::WorkerState {
   struct ShardLru {
-    Owner* head = nullptr;  // most recent
-    Owner* tail = nullptr;  // least recent; always a node with no descendant owned by this worker
+    uint32_t head = kNil;  // most recent
+    uint32_t tail = kNil;  // least recent; always a node with no descendant owned by this worker
     int64_t units = 0;
     int64_t nodes = 0;
-    // Copy of tail->stamp readable without the shard lock, to find the globally oldest entry.
+    // Copy of the tail's stamp readable without the shard lock, to find the globally oldest entry.
     std::atomic<uint64_t> tail_stamp{kNoStamp};
   };
 
@@ -86,6 +196,9 @@ struct RadixTree::WorkerState {
   std::atomic<uint64_t> generation{0};
   std::atomic<bool> live{false};
   std::atomic<int64_t> units{0};
+  // This worker's LRU clock. Stamps are only ever compared within one worker, so a per-worker
+  // counter orders them as well as a global one would, without a cache line every insert shares.
+  std::atomic<uint64_t> clock{0};
   std::array<ShardLru, kShards> shards;
 };
 

@@ -1,0 +1,110 @@
+#include "router/tree/arena.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <malloc.h>
+#include <new>
+#include <sys/mman.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define DPSERVE_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define DPSERVE_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define DPSERVE_POISON(p, n) ((void)(p), (void)(n))
+#define DPSERVE_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+namespace dpserve::router::tree {
+
+namespace {
+
+// Chunks start small so that a tree with a handful of keys stays small, and double up to one
+// huge page. Full-size chunks are huge-page aligned and advised: the kernel then backs them with
+// 2 MiB pages, one page fault where 4 KiB pages would take 512 (faults are slow on the VMs we run
+// on, see docs/benchmarks.md).
+constexpr size_t kFirstChunk = 16 << 10;
+constexpr size_t kHugeChunk = 2 << 20;
+// glibc's per-allocation header, counted so that footprint() is not optimistic.
+constexpr int64_t kMallocHeader = 16;
+
+}  // namespace
+
+Arena::~Arena() {
+  for (auto& [p, size] : chunks_) {
+    DPSERVE_UNPOISON(p, size);
+    std::free(p);
+  }
+}
+
+void Arena::push_free(void* p, size_t size) {
+  void*& head = free_[size / kGranule];
+  std::memcpy(p, &head, sizeof(void*));
+  head = p;
+  DPSERVE_POISON(p, size);
+}
+
+void* Arena::carve(size_t size) {
+  if (static_cast<size_t>(end_ - bump_) < size) {
+    // The rest of the current chunk is a multiple of the granule: keep it as a free block.
+    if (end_ != bump_) push_free(bump_, std::min<size_t>(end_ - bump_, kMaxSmall));
+    const size_t chunk = next_chunk_ == 0 ? kFirstChunk : next_chunk_;
+    next_chunk_ = std::min(chunk * 2, kHugeChunk);
+    void* p = chunk == kHugeChunk ? std::aligned_alloc(kHugeChunk, chunk) : std::malloc(chunk);
+    if (p == nullptr) throw std::bad_alloc();
+    if (chunk == kHugeChunk) madvise(p, chunk, MADV_HUGEPAGE);
+    chunks_.emplace_back(p, chunk);
+    chunk_bytes_ += static_cast<int64_t>(chunk) + kMallocHeader;
+    bump_ = static_cast<char*>(p);
+    end_ = bump_ + chunk;
+    DPSERVE_POISON(p, chunk);
+  }
+  void* out = bump_;
+  bump_ += size;
+  return out;
+}
+
+void* Arena::allocate(size_t bytes) {
+  const size_t size = round_up(bytes);
+  if (size > kMaxSmall) {
+    void* p = std::malloc(size);
+    if (p == nullptr) throw std::bad_alloc();
+    large_bytes_ += static_cast<int64_t>(malloc_usable_size(p)) + kMallocHeader;
+    return p;
+  }
+  void*& head = free_[size / kGranule];
+  void* p;
+  if (head != nullptr) {
+    p = head;
+    DPSERVE_UNPOISON(p, size);
+    std::memcpy(&head, p, sizeof(void*));
+  } else {
+    p = carve(size);
+    DPSERVE_UNPOISON(p, size);
+  }
+  return p;
+}
+
+void Arena::deallocate(void* p, size_t bytes) {
+  const size_t size = round_up(bytes);
+  if (size > kMaxSmall) {
+    large_bytes_ -= static_cast<int64_t>(malloc_usable_size(p)) + kMallocHeader;
+    std::free(p);
+    return;
+  }
+  push_free(p, size);
+}
+
+void Arena::release() {
+  for (auto& [p, size] : chunks_) {
+    DPSERVE_UNPOISON(p, size);
+    std::free(p);
+  }
+  chunks_.clear();
+  free_.fill(nullptr);
+  bump_ = end_ = nullptr;
+  next_chunk_ = 0;
+  chunk_bytes_ = 0;
+}
+
+}  // namespace dpserve::router::tree
