@@ -24,7 +24,7 @@ class DeepseekModel : public Model {
       : cfg_(parse_deepseek_config(ckpt.config())),
         info_(deepseek_model_info(cfg_)),
         mode_(mode),
-        backend_(make_cpu_backend({options.threads, options.compute_dtype})),
+        backend_(make_cpu_backend({options.threads, options.compute_dtype, options.gemv})),
         mla_(ckpt, cfg_, *backend_) {
     const int64_t d = cfg_.hidden;
     embed_ = ckpt.load_f32("model.embed_tokens.weight", {cfg_.vocab, d});

@@ -102,7 +102,7 @@ class LlamaModel : public Model {
   LlamaModel(const Checkpoint& ckpt, const LoadOptions& options)
       : cfg_(parse_config(ckpt.config())),
         info_(info_of(cfg_)),
-        backend_(make_cpu_backend({options.threads, options.compute_dtype})) {
+        backend_(make_cpu_backend({options.threads, options.compute_dtype, options.gemv})) {
     const DType dt = backend_->weight_dtype();
     const int64_t d = cfg_.hidden;
     const int64_t q_width = cfg_.heads * cfg_.head_dim;

@@ -13,6 +13,8 @@ struct LoadOptions {
   int threads = 1;
   // Dtype linears compute in: kF32 (OpenBLAS) or kBF16 (oneDNN). Everything else is f32.
   DType compute_dtype = DType::kF32;
+  // Decode-size linears through the backend's GEMV kernels (CpuBackendOptions::gemv).
+  bool gemv = true;
 };
 
 // Reads DIR/config.json, dispatches on architectures[0] and loads the weights. Throws LoadError

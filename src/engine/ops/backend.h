@@ -69,6 +69,10 @@ class Backend {
 struct CpuBackendOptions {
   int threads = 1;
   DType compute_dtype = DType::kF32;  // kF32: OpenBLAS; kBF16: bf16 weights through oneDNN
+  // Linears of at most kGemvMaxRows rows (decode) through the GEMV kernels (ops/gemv.h) on the
+  // backend's own threads. false: OpenBLAS / oneDNN for every row count (the baseline they are
+  // measured against).
+  bool gemv = true;
 };
 
 // Throws std::invalid_argument if compute_dtype is unsupported on this CPU.

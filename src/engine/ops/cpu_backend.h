@@ -1,11 +1,14 @@
-// The CPU implementation of Backend: OpenBLAS for f32 linears (sgemv for single rows, sgemm
-// otherwise), oneDNN for bf16 linears, and plain loops split over a ThreadPool for the rest.
+// The CPU implementation of Backend: linears of up to kGemvMaxRows rows (decode) through the GEMV
+// kernels of ops/gemv.h, larger ones through OpenBLAS sgemm (f32) or oneDNN (bf16), and plain
+// loops split over a ThreadPool for the rest.
 #pragma once
 
 #include "engine/ops/backend.h"
+#include "engine/ops/gemv.h"
 #include "engine/ops/thread_pool.h"
 
 #include <memory>
+#include <optional>
 
 namespace dpserve::engine {
 
@@ -35,6 +38,9 @@ class CpuBackend : public Backend {
   CpuBackendOptions options_;
   ThreadPool pool_;
   std::unique_ptr<Bf16Matmul> bf16_;
+  // Which GEMV kernel small-M linears use; unset: the library path.
+  std::optional<GemvIsa> gemv_isa_;
+  GemvScratch gemv_scratch_;
 };
 
 }  // namespace dpserve::engine
