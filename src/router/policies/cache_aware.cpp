@@ -49,7 +49,8 @@ std::optional<size_t> CacheAwarePolicy::select(std::span<const WorkerPtr> worker
   matched.assign(workers.size(), 0);
   int64_t input_units = 0;
   if (RadixTree* t = find_tree(request.model, kind); t != nullptr && !key.empty()) {
-    const tree::MatchResult m = t->match(key);
+    thread_local tree::MatchResult m;
+    t->match(key, m);
     input_units = m.input_units;
     ids.resize(workers.size());
     for (size_t i = 0; i < workers.size(); ++i) ids[i] = workers[i]->id();
@@ -161,6 +162,29 @@ nlohmann::json CacheAwarePolicy::stats() const {
     }
   }
   out["trees"] = std::move(trees);
+  return out;
+}
+
+std::vector<PolicyMetric> CacheAwarePolicy::metrics() const {
+  auto counter = [](std::string name, std::string help, int64_t value) {
+    return PolicyMetric{
+        std::move(name), "counter", std::move(help), {{"", "", static_cast<double>(value)}}};
+  };
+  std::vector<PolicyMetric> out;
+  out.push_back(counter("smg_router_cache_matched_units_total",
+                        "Prompt units (characters or ids) the tree matched at routing time",
+                        matched_units_.load(std::memory_order_relaxed)));
+  out.push_back(counter("smg_router_cache_input_units_total",
+                        "Prompt units (characters or ids) routed; matched / input is the router's "
+                        "estimated cache hit rate",
+                        input_units_.load(std::memory_order_relaxed)));
+  PolicyMetric decisions{
+      "smg_router_policy_decisions_total", "counter", "cache_aware decisions by branch", {}};
+  decisions.samples = {
+      {"branch", "imbalanced", static_cast<double>(imbalanced_.load(std::memory_order_relaxed))},
+      {"branch", "cache_hit", static_cast<double>(cache_hits_.load(std::memory_order_relaxed))},
+      {"branch", "cache_miss", static_cast<double>(cache_misses_.load(std::memory_order_relaxed))}};
+  out.push_back(std::move(decisions));
   return out;
 }
 

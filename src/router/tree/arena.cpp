@@ -20,25 +20,37 @@ namespace dpserve::router::tree {
 namespace {
 
 // Chunks start small so that a tree with a handful of keys stays small, and double up to one
-// huge page. Full-size chunks are huge-page aligned and advised: the kernel then backs them with
-// 2 MiB pages, one page fault where 4 KiB pages would take 512 (faults are slow on the VMs we run
-// on, see docs/benchmarks.md).
+// huge page.
 constexpr size_t kFirstChunk = 16 << 10;
-constexpr size_t kHugeChunk = 2 << 20;
+constexpr size_t kHugePage = 2 << 20;
 // glibc's per-allocation header, counted so that footprint() is not optimistic.
 constexpr int64_t kMallocHeader = 16;
 
+size_t chunk_size(size_t bytes) {
+  return bytes >= kHugePage ? (bytes + kHugePage - 1) / kHugePage * kHugePage : bytes;
+}
+
 }  // namespace
 
-Arena::~Arena() {
-  for (auto& [p, size] : chunks_) {
-    DPSERVE_UNPOISON(p, size);
-    std::free(p);
-  }
+void* chunk_alloc(size_t bytes) {
+  const size_t size = chunk_size(bytes);
+  void* p = size >= kHugePage ? std::aligned_alloc(kHugePage, size) : std::malloc(size);
+  if (p == nullptr) throw std::bad_alloc();
+  if (size >= kHugePage) madvise(p, size, MADV_HUGEPAGE);
+  return p;
 }
+
+void chunk_free(void* p) { std::free(p); }
+
+int64_t chunk_footprint(size_t bytes) {
+  return static_cast<int64_t>(chunk_size(bytes)) + kMallocHeader;
+}
+
+Arena::~Arena() { release(); }
 
 void Arena::push_free(void* p, size_t size) {
   void*& head = free_[size / kGranule];
+  DPSERVE_UNPOISON(p, sizeof(void*));  // the rest of a chunk is poisoned until carved
   std::memcpy(p, &head, sizeof(void*));
   head = p;
   DPSERVE_POISON(p, size);
@@ -49,12 +61,10 @@ void* Arena::carve(size_t size) {
     // The rest of the current chunk is a multiple of the granule: keep it as a free block.
     if (end_ != bump_) push_free(bump_, std::min<size_t>(end_ - bump_, kMaxSmall));
     const size_t chunk = next_chunk_ == 0 ? kFirstChunk : next_chunk_;
-    next_chunk_ = std::min(chunk * 2, kHugeChunk);
-    void* p = chunk == kHugeChunk ? std::aligned_alloc(kHugeChunk, chunk) : std::malloc(chunk);
-    if (p == nullptr) throw std::bad_alloc();
-    if (chunk == kHugeChunk) madvise(p, chunk, MADV_HUGEPAGE);
+    next_chunk_ = std::min(chunk * 2, kHugePage);
+    void* p = chunk_alloc(chunk);
     chunks_.emplace_back(p, chunk);
-    chunk_bytes_ += static_cast<int64_t>(chunk) + kMallocHeader;
+    chunk_bytes_ += chunk_footprint(chunk);
     bump_ = static_cast<char*>(p);
     end_ = bump_ + chunk;
     DPSERVE_POISON(p, chunk);
@@ -98,7 +108,7 @@ void Arena::deallocate(void* p, size_t bytes) {
 void Arena::release() {
   for (auto& [p, size] : chunks_) {
     DPSERVE_UNPOISON(p, size);
-    std::free(p);
+    chunk_free(p);
   }
   chunks_.clear();
   free_.fill(nullptr);

@@ -13,6 +13,14 @@
 
 namespace dpserve::router::tree {
 
+// Big zero-initialised-or-not blocks for arenas and pools. Sizes from 2 MiB up are huge-page
+// aligned and advised: the kernel then backs them with 2 MiB pages, one page fault and one TLB
+// entry where 4 KiB pages would take 512 of each (both are slow on the VMs we run on, see
+// docs/benchmarks.md). chunk_footprint() is what such a block costs, header included.
+void* chunk_alloc(size_t bytes);
+void chunk_free(void* p);
+int64_t chunk_footprint(size_t bytes);
+
 class Arena {
  public:
   static constexpr size_t kGranule = 8;

@@ -430,14 +430,29 @@ void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot)
     node = child;
   }
 
+  // This worker's entries of the path and their list neighbours are scattered over the pool and
+  // mostly not in cache: start all those loads before relinking one entry after the other.
+  thread_local std::vector<uint32_t> owned;
+  owned.resize(path.size());
+  for (size_t k = 0; k < path.size(); ++k) {
+    const int i = path[k]->owner_index(slot);
+    owned[k] = i < 0 ? kNil : path[k]->owner_entries()[i];
+    if (owned[k] != kNil) __builtin_prefetch(&pool[owned[k]], 1);
+  }
+  for (const uint32_t e : owned) {
+    if (e == kNil) continue;
+    const LruEntry& x = pool[e];
+    if (x.prev != kNil) __builtin_prefetch(&pool[x.prev], 1);
+    if (x.next != kNil) __builtin_prefetch(&pool[x.next], 1);
+  }
+
   // Touch leaf first, root last: every ancestor ends up ahead of all its descendants in the LRU.
   const uint64_t stamp = st->clock.fetch_add(1, std::memory_order_relaxed) + 1;
   int64_t added = 0;
-  for (auto it = path.rbegin(); it != path.rend(); ++it) {
-    Node* n = *it;
-    const int i = n->owner_index(slot);
-    uint32_t e;
-    if (i < 0) {
+  for (size_t k = path.size(); k-- > 0;) {
+    Node* n = path[k];
+    uint32_t e = owned[k];
+    if (e == kNil) {
       e = pool.allocate();
       pool[e].node = n;
       n->add_owner(shard.arena, static_cast<uint16_t>(slot), e);
@@ -445,7 +460,6 @@ void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot)
       ++lru.nodes;
       added += n->units;
     } else {
-      e = n->owner_entries()[i];
       lru_unlink(pool, lru, e);
     }
     pool[e].stamp = stamp;
@@ -573,6 +587,10 @@ void RadixTree::match(std::string_view key, MatchResult& result) const {
   while (pos < key.size()) {
     const Node* child = node->find_child(static_cast<unsigned char>(key[pos]));
     if (child == nullptr) break;
+    // Owner tables are read after the walk and the next child table right after this label:
+    // their cache misses overlap with the label compare instead of following it.
+    if (child->owner_log2 != 0) __builtin_prefetch(child->owners.table);
+    if (child->kid_log2 != 0) __builtin_prefetch(child->kid_firsts());
     const size_t shared = common_prefix(child->label_view(), key.substr(pos));
     pos += shared;
     steps.push_back({child, pos});

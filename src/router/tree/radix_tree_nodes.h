@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -33,15 +34,31 @@ struct RadixTree::LruEntry {
   uint64_t stamp;
 };
 
-// Fixed-size LRU entries of one shard, addressed by index, recycled through a free list.
+// Fixed-size LRU entries of one shard, addressed by index, recycled through a free list. The
+// first chunks double from 4 Ki entries, so a small tree stays small; after that every chunk is
+// one huge page, so a big one wastes at most one page and gets few TLB entries.
 class RadixTree::EntryPool {
  public:
-  static constexpr uint32_t kChunkBits = 12;
-  static constexpr uint32_t kChunk = uint32_t{1} << kChunkBits;
+  static constexpr uint32_t kFirstBits = 12;
+  static constexpr uint32_t kDoublings = 5;
+  // Entries in the doubling chunks, and in each later (huge page) chunk.
+  static constexpr size_t kSmallEntries =
+      (size_t{1} << (kFirstBits + kDoublings)) - (size_t{1} << kFirstBits);
+  static constexpr size_t kBigEntries = (size_t{2} << 20) / sizeof(LruEntry);
 
-  LruEntry& operator[](uint32_t i) { return chunks_[i >> kChunkBits][i & (kChunk - 1)]; }
-  const LruEntry& operator[](uint32_t i) const {
-    return chunks_[i >> kChunkBits][i & (kChunk - 1)];
+  EntryPool() = default;
+  ~EntryPool() { reset(); }
+  EntryPool(const EntryPool&) = delete;
+  EntryPool& operator=(const EntryPool&) = delete;
+
+  LruEntry& operator[](uint32_t i) const {
+    if (i >= kSmallEntries) {
+      const size_t j = i - kSmallEntries;
+      return chunks_[kDoublings + j / kBigEntries][j % kBigEntries];
+    }
+    const uint32_t j = i + (uint32_t{1} << kFirstBits);
+    const int k = std::bit_width(j) - 1 - static_cast<int>(kFirstBits);
+    return chunks_[static_cast<size_t>(k)][j - (uint32_t{1} << (k + kFirstBits))];
   }
   uint32_t allocate() {
     if (free_ != kNil) {
@@ -49,27 +66,36 @@ class RadixTree::EntryPool {
       free_ = (*this)[i].next;
       return i;
     }
-    if (used_ == chunks_.size() * kChunk) chunks_.push_back(std::make_unique<LruEntry[]>(kChunk));
-    return used_++;
+    if (used_ == capacity_) {
+      const size_t n =
+          chunks_.size() < kDoublings ? size_t{1} << (kFirstBits + chunks_.size()) : kBigEntries;
+      chunks_.push_back(static_cast<LruEntry*>(chunk_alloc(n * sizeof(LruEntry))));
+      footprint_ += chunk_footprint(n * sizeof(LruEntry));
+      capacity_ += n;
+    }
+    return static_cast<uint32_t>(used_++);
   }
   void release(uint32_t i) {
     (*this)[i].next = free_;
     free_ = i;
   }
   void reset() {
+    for (LruEntry* c : chunks_) chunk_free(c);
     chunks_.clear();
-    used_ = 0;
+    used_ = capacity_ = 0;
     free_ = kNil;
+    footprint_ = 0;
   }
   int64_t footprint() const {
-    return static_cast<int64_t>(chunks_.size()) * (int64_t{kChunk} * sizeof(LruEntry) + 16) +
-           static_cast<int64_t>(chunks_.capacity() * sizeof(chunks_[0]));
+    return footprint_ + static_cast<int64_t>(chunks_.capacity() * sizeof(LruEntry*));
   }
 
  private:
-  std::vector<std::unique_ptr<LruEntry[]>> chunks_;
-  uint32_t used_ = 0;
+  std::vector<LruEntry*> chunks_;
+  size_t used_ = 0;
+  size_t capacity_ = 0;
   uint32_t free_ = kNil;
+  int64_t footprint_ = 0;
 };
 
 // One allocation per node: this header, then the label bytes. Children and owners are stored
