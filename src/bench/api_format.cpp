@@ -68,6 +68,10 @@ std::string event_text(Backend backend, const json& event, bool stream, bool& fi
 
 }  // namespace
 
+std::string dump_lossy(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 const char* request_path(Backend backend) {
   switch (backend) {
     case Backend::kSglang:
@@ -99,7 +103,7 @@ std::string request_body(Backend backend, const std::string& model, const Reques
     body["sampling_params"] = {
         {"max_new_tokens", spec.max_tokens}, {"temperature", 0.0}, {"ignore_eos", spec.ignore_eos}};
     body["stream"] = spec.stream;
-    return body.dump();
+    return dump_lossy(body);
   }
   if (!model.empty()) body["model"] = model;
   if (backend == Backend::kOpenai) {
@@ -116,7 +120,7 @@ std::string request_body(Backend backend, const std::string& model, const Reques
   body["ignore_eos"] = spec.ignore_eos;
   body["stream"] = spec.stream;
   if (spec.stream) body["stream_options"] = {{"include_usage", true}};
-  return body.dump();
+  return dump_lossy(body);
 }
 
 ChunkInfo StreamParser::feed(std::string_view data) {

@@ -4,6 +4,8 @@
 
 #include "bench/bench_options.h"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +25,8 @@ struct RequestSpec {
 };
 
 const char* request_path(Backend backend);
+// JSON text with invalid UTF-8 replaced by U+FFFD (nlohmann's dump() throws on it instead).
+std::string dump_lossy(const nlohmann::json& value);
 std::string request_body(Backend backend, const std::string& model, const RequestSpec& spec);
 // The prompt a completion backend sends: a lone user message as is, otherwise a plain transcript.
 std::string render_prompt(const std::vector<Message>& messages);

@@ -1,5 +1,6 @@
 #include "bench/bench_main.h"
 
+#include "bench/api_format.h"
 #include "bench/bench_options.h"
 #include "bench/dataset.h"
 #include "bench/report.h"
@@ -63,7 +64,7 @@ int bench_main(int argc, char** argv) {
   std::fflush(stdout);
   if (!options.output_file.empty()) {
     std::ofstream out(options.output_file, std::ios::app);
-    out << to_json(options, model, summary, run).dump() << "\n";
+    out << dump_lossy(to_json(options, model, summary, run)) << "\n";
     if (!out) {
       std::fprintf(stderr, "dpserve bench: cannot write %s\n", options.output_file.c_str());
       return 1;

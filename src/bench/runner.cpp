@@ -101,7 +101,7 @@ class Runner {
       spec.ignore_eos = !options_.disable_ignore_eos;
       spec.stream = !options_.disable_stream;
       RequestResult result;
-      co_await send(spec, result, Clock::now());
+      co_await send_guarded(spec, result, Clock::now());
       if (!result.success) {
         ++failures;
         std::fprintf(stderr, "dpserve bench: warm-up request failed: %s\n", result.error.c_str());
@@ -174,7 +174,7 @@ class Runner {
     result.item = index;
     auto begin = Clock::now();
     result.start = seconds_between(start_, begin);
-    co_await send(spec, result, begin);
+    co_await send_guarded(spec, result, begin);
     slots_.release();
     const auto& item = workload_.items[static_cast<size_t>(index)];
     if (result.prompt_tokens <= 0) result.prompt_tokens = item.prompt_tokens;
@@ -184,7 +184,24 @@ class Runner {
     if (--*pending == 0) all_done->cancel();
   }
 
-  // One request: fills `result` (never throws).
+  // A request that throws still ends as a failure: spawned detached, an escaping exception would
+  // vanish and leave its unit waiting forever (the whole run hung on invalid UTF-8 in a prompt).
+  net::awaitable<void> send_guarded(const RequestSpec& spec, RequestResult& result,
+                                    Clock::time_point begin) {
+    std::string failure;
+    try {
+      co_await send(spec, result, begin);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    if (!failure.empty()) {
+      result.success = false;
+      result.error = "bench: " + failure;
+      result.latency = seconds_between(begin, Clock::now());
+    }
+  }
+
+  // One request: fills `result`.
   net::awaitable<void> send(const RequestSpec& spec, RequestResult& result,
                             Clock::time_point begin) {
     Request request{bhttp::verb::post, endpoint_.path_prefix + request_path(options_.backend), 11};

@@ -1,6 +1,7 @@
 #include "bench/text_source.h"
 
 #include "engine/tokenizer/tokenizer.h"
+#include "engine/tokenizer/utf8.h"
 
 #include <array>
 #include <vector>
@@ -41,7 +42,9 @@ std::string TextSource::make(int tokens, std::mt19937_64& rng) const {
       int32_t id = pick(rng);
       if (!tokenizer_->is_special(id)) ids.push_back(id);
     }
-    return tokenizer_->decode(ids, true);
+    // Random ids cut multi-byte characters apart. Like Python's str decode in SGLang's recipe,
+    // replace what is left invalid: a JSON body must be valid UTF-8.
+    return engine::utf8::to_valid_lossy(tokenizer_->decode(ids, true));
   }
   std::uniform_int_distribution<size_t> pick(0, kWords.size() - 1);
   for (int i = 0; i < tokens; ++i) {

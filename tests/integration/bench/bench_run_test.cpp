@@ -141,6 +141,44 @@ TEST(BenchRun, PoissonRateConcurrencyCapMultiTurnAndTree) {
   EXPECT_EQ(j["completed"], 6);
 }
 
+// With a byte-level tokenizer, random token ids decode to text with cut multi-byte characters.
+// Such prompts made the JSON body throw inside a detached request coroutine: the request vanished
+// and the run never ended. Every request must complete (and the warm-up must really run).
+TEST(BenchRun, TokenizerPromptsWithCutCharactersAllComplete) {
+  auto dir = temp_dir("tokenizer");
+  auto model = (dir / "tiny").string();
+  Process create(
+      {DPSERVE_BIN, "model", "create", "--arch", "llama", "--preset", "tiny", "--out", model});
+  ASSERT_EQ(create.wait_exit(std::chrono::seconds(60)), 0) << create.output();
+  TestWorker worker("w0");
+  ASSERT_GT(worker.port, 0);
+  auto out = dir / "runs.jsonl";
+  auto run = bench({"--base-url",
+                    worker.url(),
+                    "--tokenizer",
+                    model,
+                    "--gsp-num-groups",
+                    "4",
+                    "--gsp-prompts-per-group",
+                    "4",
+                    "--gsp-system-prompt-len",
+                    "64",
+                    "--gsp-question-len",
+                    "8",
+                    "--gsp-output-len",
+                    "3",
+                    "--seed",
+                    "7",
+                    "--output-file",
+                    out.string(),
+                    "--output-details",
+                    "--disable-progress"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto j = last_json_line(out);
+  expect_counts_add_up(j, 16);
+  EXPECT_EQ(j["completed"], 16) << j["errors"].dump();
+}
+
 TEST(BenchRun, UnreachableServerCountsFailuresAndExitsNonZero) {
   auto dir = temp_dir("down");
   auto out = dir / "runs.jsonl";
