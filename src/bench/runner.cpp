@@ -289,7 +289,9 @@ class Runner {
     while (!parser.is_done()) {
       parser.get().body().data = buffer;
       parser.get().body().size = sizeof buffer;
-      auto [read_ec, n] = co_await bhttp::async_read(stream, connection.buffer, parser, kUse);
+      // read_some: async_read would return only once the buffer is full or the message ends,
+      // so every event of a short stream would carry the response's end time (TTFT == E2E).
+      auto [read_ec, n] = co_await bhttp::async_read_some(stream, connection.buffer, parser, kUse);
       if (read_ec == bhttp::error::need_buffer) read_ec = {};
       if (read_ec) {
         outcome.ec = read_ec;

@@ -1,4 +1,5 @@
 // `dpserve bench` as a process, against dpserve_test_worker (streams 3 events per request).
+#include "common/http/server.h"
 #include "support/process.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 namespace dpserve::testing {
 namespace {
@@ -177,6 +179,64 @@ TEST(BenchRun, TokenizerPromptsWithCutCharactersAllComplete) {
   auto j = last_json_line(out);
   expect_counts_add_up(j, 16);
   EXPECT_EQ(j["completed"], 16) << j["errors"].dump();
+}
+
+// An engine that streams SGLang /generate events `kEventGapMs` apart (and answers 404 to the
+// bench's metric probes).
+constexpr int kEventGapMs = 150;
+
+http::net::awaitable<void> slow_stream(http::Exchange& exchange) {
+  namespace bhttp = http::bhttp;
+  if (exchange.request().target() != "/generate") {
+    co_await exchange.respond_error(404, "not_found", "no such endpoint");
+    co_return;
+  }
+  bhttp::response_header<> head;
+  head.result(bhttp::status::ok);
+  head.set(bhttp::field::content_type, "text/event-stream");
+  exchange.begin_stream(head, std::nullopt);
+  std::string text;
+  for (int i = 1; i <= 3; ++i) {
+    if (i > 1) {
+      http::net::steady_timer gap(co_await http::net::this_coro::executor,
+                                  std::chrono::milliseconds(kEventGapMs));
+      co_await gap.async_wait(http::kUse);
+    }
+    text += "t" + std::to_string(i);
+    json event;
+    event["text"] = text;
+    event["meta_info"]["completion_tokens"] = i;
+    event["meta_info"]["prompt_tokens"] = 4;
+    if (!co_await exchange.write_body("data: " + event.dump() + "\n\n")) co_return;
+  }
+  if (co_await exchange.write_body("data: [DONE]\n\n")) co_await exchange.end_stream();
+}
+
+// TTFT is when the first event arrives, not when the response ends: bench read the body with
+// async_read, which returns only when its 16 KiB buffer is full or the message is complete, so
+// every short stream had TTFT == E2E and ITL == 0.
+TEST(BenchRun, TtftIsTakenAtTheFirstEventOfAStream) {
+  http::Server server(http::ServerOptions{}, slow_stream);
+  std::thread io([&server] { server.run(); });
+  auto dir = temp_dir("ttft");
+  auto out = dir / "runs.jsonl";
+  auto run = bench({"--base-url", "http://127.0.0.1:" + std::to_string(server.port()), "--dataset",
+                    "random", "--num-prompts", "2", "--random-input-len", "4",
+                    "--random-output-len", "3", "--warmup-requests", "0", "--output-file",
+                    out.string(), "--output-details", "--disable-progress"});
+  server.stop();
+  io.join();
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto j = last_json_line(out);
+  ASSERT_EQ(j["completed"], 2) << j.dump();
+  for (const auto& d : j["details"]) {
+    const double ttft = d["ttft"].get<double>();
+    const double e2e = d["latency"].get<double>();
+    EXPECT_LT(ttft, kEventGapMs / 1000.0) << d.dump();
+    EXPECT_GE(e2e, 2 * kEventGapMs / 1000.0) << d.dump();
+    ASSERT_EQ(d["itl"].size(), 2u) << d.dump();
+    for (const auto& gap : d["itl"]) EXPECT_GT(gap.get<double>(), kEventGapMs / 2000.0);
+  }
 }
 
 TEST(BenchRun, UnreachableServerCountsFailuresAndExitsNonZero) {
