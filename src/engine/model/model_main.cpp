@@ -161,7 +161,10 @@ int model_main(int argc, char** argv) {
       "bench", "memory bandwidth, matmul peak, prefill and batch-1 decode speed of a model");
   bench_cmd->add_option("dir", bench.dir, "checkpoint folder")->required();
   bench_cmd->add_option("--threads", bench.threads, "threads")->default_val(1);
-  bench_cmd->add_option("--dtype", bench_dtype, "compute dtype: f32 | bf16")->default_val("f32");
+  bench_cmd->add_option("--dtype", bench_dtype, "compute dtypes, comma-separated: f32,bf16")
+      ->default_val("f32");
+  bench_cmd->add_flag("--baseline", bench.baseline,
+                      "also time decode with library linears for every M (OpenBLAS / oneDNN)");
   bench_cmd->add_option("--prompt", bench.prompt_tokens, "prefill tokens")->default_val(512);
   bench_cmd->add_option("--decode", bench.decode_tokens, "decode steps")->default_val(64);
   bench_cmd->add_option("--repeats", bench.repeats, "best of N")->default_val(3);
@@ -188,7 +191,15 @@ int model_main(int argc, char** argv) {
     }
     if (*inspect_cmd) return run_inspect(inspect_dir);
     if (*bench_cmd) {
-      bench.dtype = parse_dtype(bench_dtype);
+      bench.dtypes.clear();
+      std::stringstream list(bench_dtype);
+      for (std::string item; std::getline(list, item, ',');) {
+        bench.dtypes.push_back(parse_dtype(item));
+        if (bench.dtypes.back() == DType::kF16) {
+          throw std::invalid_argument("bench: --dtype f16 compute is not supported");
+        }
+      }
+      if (bench.dtypes.empty()) throw std::invalid_argument("bench: --dtype is empty");
       if (bench.threads < 1 || bench.prompt_tokens < 1 || bench.decode_tokens < 1 ||
           bench.repeats < 1) {
         throw std::invalid_argument("bench: --threads, --prompt, --decode, --repeats must be >= 1");

@@ -1,6 +1,7 @@
 #include "engine/ops/cpu_backend.h"
 
 #include "engine/ops/bf16_matmul.h"
+#include "engine/ops/vec.h"
 
 #include <cblas.h>
 
@@ -95,7 +96,9 @@ void CpuBackend::rope(float* x, int64_t m, int n_heads, int64_t row_stride, int6
                       const int64_t* positions, const RopeTable& table, RopeStyle style) {
   const int half = table.rot_dim / 2;
   pool_.parallel_for(m, [&](int64_t begin, int64_t end) {
-    std::vector<float> cos_v(half), sin_v(half);
+    thread_local std::vector<float> cos_v, sin_v;
+    cos_v.resize(half);
+    sin_v.resize(half);
     for (int64_t r = begin; r < end; ++r) {
       const float pos = static_cast<float>(positions[r]);
       for (int i = 0; i < half; ++i) {
@@ -158,8 +161,10 @@ void CpuBackend::attention(const AttentionParams& p) {
   }
   const int group = p.n_heads / p.n_kv_heads;
   pool_.parallel_for(p.n_tokens * p.n_heads, [&](int64_t begin, int64_t end) {
-    std::vector<float> scores;
-    std::vector<float> acc(p.v_dim);
+    // Per thread, reused across steps: decode must not allocate per head.
+    thread_local std::vector<float> scores;
+    thread_local std::vector<float> acc;
+    acc.resize(p.v_dim);
     for (int64_t task = begin; task < end; ++task) {
       const int64_t i = task / p.n_heads;
       const int h = static_cast<int>(task % p.n_heads);
@@ -170,9 +175,7 @@ void CpuBackend::attention(const AttentionParams& p) {
       float mx = -INFINITY;
       for (int64_t t = 0; t < ctx; ++t) {
         const float* k = p.k + p.slots[t] * p.k_row_stride + int64_t{kvh} * p.qk_dim;
-        float dot = 0;
-        for (int d = 0; d < p.qk_dim; ++d) dot += q[d] * k[d];
-        scores[t] = dot * p.scale;
+        scores[t] = dot_f32(q, k, p.qk_dim) * p.scale;
         mx = std::max(mx, scores[t]);
       }
       float sum = 0;
@@ -183,8 +186,7 @@ void CpuBackend::attention(const AttentionParams& p) {
       std::fill(acc.begin(), acc.end(), 0.0f);
       for (int64_t t = 0; t < ctx; ++t) {
         const float* v = p.v + p.slots[t] * p.v_row_stride + int64_t{kvh} * p.v_dim;
-        const float w = scores[t];
-        for (int d = 0; d < p.v_dim; ++d) acc[d] += w * v[d];
+        axpy_f32(acc.data(), scores[t], v, p.v_dim);
       }
       float* out = p.out + i * p.out_row_stride + int64_t{h} * p.v_dim;
       const float inv = 1.0f / sum;

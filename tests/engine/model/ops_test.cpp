@@ -1,6 +1,7 @@
 #include "engine/model/test_util.h"
 #include "engine/ops/backend.h"
 #include "engine/ops/thread_pool.h"
+#include "engine/ops/vec.h"
 
 #include <gtest/gtest.h>
 
@@ -8,6 +9,7 @@
 #include <cmath>
 #include <numbers>
 #include <random>
+#include <thread>
 
 namespace dpserve::engine {
 namespace {
@@ -49,6 +51,37 @@ TEST(ThreadPool, CoversEveryIndexOnce) {
       for (int64_t i = b; i < e; ++i) hits[i]++;
     });
     for (int64_t i = 0; i < n; ++i) EXPECT_EQ(hits[i].load(), 1) << "n=" << n << " i=" << i;
+  }
+}
+
+TEST(ThreadPool, HandsOverJobsWhileSpinningAndAfterSleeping) {
+  // Back-to-back jobs meet spinning workers; the pauses longer than kSpin meet sleeping ones.
+  ThreadPool pool(4);
+  std::atomic<int64_t> total{0};
+  int64_t expected = 0;
+  for (int round = 0; round < 2000; ++round) {
+    const int64_t n = 1 + round % 9;
+    pool.parallel_for(n, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) total += i + 1;
+    });
+    expected += n * (n + 1) / 2;
+    ASSERT_EQ(total.load(), expected) << "round " << round;
+    if (round % 500 == 0) std::this_thread::sleep_for(ThreadPool::kSpin * 3);
+  }
+}
+
+TEST(Vec, DotAndAxpyMatchDoubleForEveryTail) {
+  for (int64_t n : {1, 5, 16, 17, 31, 32, 33, 64, 100, 512}) {
+    const auto a = random_vector(n, 21);
+    const auto b = random_vector(n, 22);
+    double ref = 0;
+    for (int64_t i = 0; i < n; ++i) ref += double{a[i]} * b[i];
+    EXPECT_NEAR(dot_f32(a.data(), b.data(), n), ref, 1e-5 * std::sqrt(double(n))) << "n=" << n;
+    std::vector<float> y = b;
+    axpy_f32(y.data(), 0.75f, a.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      ASSERT_NEAR(y[i], b[i] + 0.75 * a[i], 1e-6) << "n=" << n << " i=" << i;
+    }
   }
 }
 
