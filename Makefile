@@ -49,6 +49,7 @@ run: build
 	@echo "Serving on http://$(HOST):$(PORT) (router in front of $(DP_SIZE) engine workers)"
 	@echo "Try: curl -s http://$(HOST):$(PORT)/generate -H 'content-type: application/json' \\"
 	@echo "       -d '{\"text\":\"Hello\",\"sampling_params\":{\"max_new_tokens\":16}}'"
+	@echo "Dashboard: http://$(HOST):$(PORT)/dashboard (workers, load, request rate, cache hit rate)"
 	$(BUILD)/dpserve serve --dp-size $(DP_SIZE) --host $(HOST) --port $(PORT)
 
 bench: deps

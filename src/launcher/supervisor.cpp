@@ -230,8 +230,9 @@ int Supervisor::run() {
     stop_all();
     return stop_requested_ ? 0 : 1;
   }
-  say("ready: serving on http://" + config_.host + ":" + std::to_string(port) + " with " +
-      std::to_string(workers_.size()) + " workers");
+  const std::string base = "http://" + config_.host + ":" + std::to_string(port);
+  say("ready: serving on " + base + " with " + std::to_string(workers_.size()) + " workers");
+  say("dashboard: " + base + "/dashboard");
   supervise();
   stop_all();
   return 0;

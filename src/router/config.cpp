@@ -83,6 +83,20 @@ void validate(RouterConfig& config) {
     if (!http::parse_endpoint(url, error)) fail("--worker-urls: " + error);
   }
   validate_health(config.health, fail);
+  if (config.prometheus_port < -1 || config.prometheus_port > 65535) {
+    fail("--prometheus-port must be within [0, 65535] (0 picks a free one), got " +
+         std::to_string(config.prometheus_port));
+  }
+  if (config.prometheus_port >= 0 && config.prometheus_port == config.port && config.port != 0) {
+    fail("--prometheus-port must differ from --port (" + std::to_string(config.port) + ")");
+  }
+  const auto& buckets = config.prometheus_duration_buckets;
+  if (buckets.empty()) fail("--prometheus-duration-buckets needs at least one bound");
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    if (!(buckets[i] > 0) || buckets[i] > 1e9 || (i > 0 && !(buckets[i] > buckets[i - 1]))) {
+      fail("--prometheus-duration-buckets must be positive, finite and strictly increasing");
+    }
+  }
   auto names = policy_names();
   if (std::find(names.begin(), names.end(), config.policy.name) == names.end()) {
     fail("--policy must be one of " + join(names) + ", got '" + config.policy.name + "'");
@@ -145,6 +159,12 @@ ParseOutcome parse_router_config(int argc, char** argv, RouterConfig& config) {
                  "Path probed on each worker (2xx = healthy)");
   app.add_flag("--disable-health-check", config.health.disabled,
                "No active probing; workers are always considered healthy");
+  app.add_option("--prometheus-host", config.prometheus_host, "Address of the metrics listener");
+  app.add_option("--prometheus-port", config.prometheus_port,
+                 "Port of a separate listener serving GET /metrics without the API key "
+                 "(0 picks a free one; unset: none, /metrics is served on --port only)");
+  app.add_option("--prometheus-duration-buckets", config.prometheus_duration_buckets,
+                 "Upper bounds in seconds of every *_duration_seconds histogram");
   ParseOutcome outcome;
   try {
     app.parse(argc, argv);

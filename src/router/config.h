@@ -2,6 +2,7 @@
 // error that names the flag.
 #pragma once
 
+#include "common/metrics.h"
 #include "router/policy.h"
 
 #include <cstdint>
@@ -33,6 +34,10 @@ struct RouterConfig {
   int threads = 0;  // 0 = one per core
   int64_t worker_startup_timeout_secs = 1800;
   HealthCheckConfig health;
+  // Prometheus listener (GET /metrics); -1 = none (the main port serves /metrics as well).
+  std::string prometheus_host = "127.0.0.1";
+  int prometheus_port = -1;
+  std::vector<double> prometheus_duration_buckets = metrics::default_duration_buckets();
 };
 
 struct ParseOutcome {

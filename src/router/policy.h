@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace dpserve::router {
 
@@ -37,6 +38,20 @@ struct PolicyConfig {
   uint64_t seed = 0;
 };
 
+// Prometheus samples a policy exports (read on every scrape, so they must be cheap to produce:
+// counters and per-worker gauges, never a walk of a large structure).
+struct PolicyMetric {
+  struct Sample {
+    std::string label_name;  // "" = no label besides the policy's name
+    std::string label_value;
+    double value = 0;
+  };
+  std::string name;
+  std::string type;  // "counter" or "gauge"
+  std::string help;
+  std::vector<Sample> samples;
+};
+
 class Policy {
  public:
   virtual ~Policy() = default;
@@ -55,6 +70,7 @@ class Policy {
 
   // Policy-specific statistics for the admin API (tree sizes, estimated hit rate, buckets).
   virtual nlohmann::json stats() const { return nlohmann::json::object(); }
+  virtual std::vector<PolicyMetric> metrics() const { return {}; }
   // Forgets learned state (e.g. clears the cache-aware tree). Admin API.
   virtual void reset() {}
 };

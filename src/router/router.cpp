@@ -5,6 +5,7 @@
 #include "common/http/client.h"
 #include "common/random_id.h"
 #include "common/strings.h"
+#include "router/dashboard.h"
 #include "router/policies/factory.h"
 #include "router/splice.h"
 
@@ -39,6 +40,8 @@ enum class Action {
   kListWorkers,
   kPolicyStats,
   kPolicyReset,
+  kMetrics,
+  kDashboard,
 };
 
 struct Route {
@@ -71,7 +74,25 @@ constexpr Route kRoutes[] = {
     {"/list_workers", bhttp::verb::get, Auth::kProtected, Action::kListWorkers, "req-"},
     {"/policy/stats", bhttp::verb::get, Auth::kProtected, Action::kPolicyStats, "req-"},
     {"/policy/reset", bhttp::verb::post, Auth::kProtected, Action::kPolicyReset, "req-"},
+    {"/metrics", bhttp::verb::get, Auth::kProtected, Action::kMetrics, "req-"},
+    {"/dashboard", bhttp::verb::get, Auth::kOpen, Action::kDashboard, "req-"},
 };
+constexpr size_t kRouteCount = std::size(kRoutes);
+// Metrics route indices past kRoutes.
+constexpr size_t kGetWorkerRoute = kRouteCount;
+constexpr size_t kDeleteWorkerRoute = kRouteCount + 1;
+constexpr size_t kOtherRoute = kRouteCount + 2;
+
+std::vector<RouterMetrics::RouteName> metric_routes() {
+  std::vector<RouterMetrics::RouteName> names;
+  for (const auto& route : kRoutes) {
+    names.push_back({std::string(bhttp::to_string(route.method)), std::string(route.path)});
+  }
+  names.push_back({"GET", "/workers/{id}"});
+  names.push_back({"DELETE", "/workers/{id}"});
+  names.push_back({"other", "other"});
+  return names;
+}
 
 constexpr std::string_view kRequestIdHeaders[] = {"x-request-id", "x-correlation-id", "x-trace-id",
                                                   "request-id"};
@@ -96,11 +117,26 @@ Router::Router(RouterConfig config)
     : config_(std::move(config)),
       policy_(make_policy(config_.policy)),
       registry_(*policy_),
-      request_timeout_(std::chrono::seconds(config_.request_timeout_secs)) {}
+      request_timeout_(std::chrono::seconds(config_.request_timeout_secs)),
+      metrics_(
+          std::make_unique<RouterMetrics>(metric_routes(), config_.prometheus_duration_buckets)) {}
 
 Router::~Router() = default;
 
+std::string Router::render_metrics() const {
+  auto snapshot = registry_.shared();
+  return metrics_->render(*snapshot, *policy_);
+}
+
 net::awaitable<void> Router::handle(http::Exchange& exchange) {
+  const auto start = std::chrono::steady_clock::now();
+  size_t route_index = kOtherRoute;
+  co_await dispatch(exchange, route_index);
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  metrics_->record_http(route_index, exchange.status(), elapsed.count());
+}
+
+net::awaitable<void> Router::dispatch(http::Exchange& exchange, size_t& route_index) {
   auto& request = exchange.request();
   std::string_view target = to_view(request.target());
   std::string_view path = target.substr(0, target.find('?'));
@@ -117,6 +153,13 @@ net::awaitable<void> Router::handle(http::Exchange& exchange) {
   }
   bool worker_path = path.size() > 9 && path.substr(0, 9) == "/workers/";
   if (worker_path) path_known = true;
+  if (route) {
+    route_index = static_cast<size_t>(route - kRoutes);
+  } else if (worker_path && request.method() == bhttp::verb::get) {
+    route_index = kGetWorkerRoute;
+  } else if (worker_path && request.method() == bhttp::verb::delete_) {
+    route_index = kDeleteWorkerRoute;
+  }
 
   std::string request_id;
   for (auto name : kRequestIdHeaders) {
@@ -232,6 +275,16 @@ net::awaitable<void> Router::handle(http::Exchange& exchange) {
       co_await exchange.respond(200, std::move(text));
       break;
     }
+    case Action::kMetrics: {
+      std::string text = render_metrics();
+      co_await exchange.respond(200, std::move(text), "text/plain; version=0.0.4");
+      break;
+    }
+    case Action::kDashboard: {
+      std::string page(dashboard_html());
+      co_await exchange.respond(200, std::move(page), "text/html; charset=utf-8");
+      break;
+    }
     case Action::kPolicyReset: {
       policy_->reset();
       std::string text = R"({"status":"ok","message":"policy state cleared"})";
@@ -315,10 +368,14 @@ net::awaitable<void> Router::proxy(http::Exchange& exchange, ApiKind kind,
   auto& extractor = Extractor::local();
   Extracted info;
   std::string error;
+  const auto start = std::chrono::steady_clock::now();
   if (!extractor.extract(kind, body, info, error)) {
+    metrics_->record_request(kind, false);
+    metrics_->record_error(kind, "invalid_request");
     co_await exchange.respond_error(400, "invalid_request", error);
     co_return;
   }
+  metrics_->record_request(kind, info.stream);
   const int64_t prompt_size = info.route.prompt_size;
   const auto deadline = std::chrono::steady_clock::now() + request_timeout_;
   auto& pool = http::ConnectionPool::local();
@@ -341,7 +398,10 @@ net::awaitable<void> Router::proxy(http::Exchange& exchange, ApiKind kind,
   std::string head;
   Splice splice;
   for (size_t attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    if (attempt > 0 && !extractor.extract(kind, body, info, error)) break;  // views refreshed
+    if (attempt > 0) {
+      if (!extractor.extract(kind, body, info, error)) break;  // views refreshed
+      metrics_->record_retry(kind);
+    }
     unsigned status;
     std::string_view code;
     std::string message;
@@ -349,6 +409,7 @@ net::awaitable<void> Router::proxy(http::Exchange& exchange, ApiKind kind,
                           status, code, message);
     if (!entry) {
       if (attempt == 0) {
+        metrics_->record_error(kind, code);
         co_await exchange.respond_error(status, code, message);
         co_return;
       }
@@ -396,7 +457,10 @@ net::awaitable<void> Router::proxy(http::Exchange& exchange, ApiKind kind,
     for (int connection_try = 0; connection_try < 2; ++connection_try) {
       http::error_code ec;
       auto connection = co_await pool.acquire(entry->endpoint, ec);
-      if (exchange.client_gone()) co_return;
+      if (exchange.client_gone()) {
+        metrics_->record_error(kind, "client_disconnected");
+        co_return;
+      }
       if (!connection) {
         last_error = "cannot connect to worker " + entry->worker->url() + ": " + ec.message();
         break;
@@ -414,6 +478,7 @@ net::awaitable<void> Router::proxy(http::Exchange& exchange, ApiKind kind,
       }
       if (exchange.client_gone()) {
         current = nullptr;
+        metrics_->record_error(kind, "client_disconnected");
         co_return;
       }
       if (read_ec) {
@@ -422,6 +487,7 @@ net::awaitable<void> Router::proxy(http::Exchange& exchange, ApiKind kind,
           continue;
         }
         if (read_ec == http::beast::error::timeout) {
+          metrics_->record_error(kind, "upstream_timeout");
           co_await exchange.respond_error(
               504, "upstream_timeout",
               "worker " + entry->worker->url() + " did not answer within --request-timeout-secs");
@@ -434,6 +500,7 @@ net::awaitable<void> Router::proxy(http::Exchange& exchange, ApiKind kind,
 
       // From here on bytes reach the client, so there is no retry.
       auto& response = parser.get();
+      metrics_->record_upstream_status(response.result_int());
       response.erase("x-request-id");
       std::optional<uint64_t> length;
       if (auto declared = parser.content_length(); declared && !parser.chunked()) {
@@ -461,22 +528,29 @@ net::awaitable<void> Router::proxy(http::Exchange& exchange, ApiKind kind,
         }
       }
       current = nullptr;
-      if (!client_ok) co_return;  // the connection closes with `connection`
+      if (!client_ok) {  // the connection closes with `connection`
+        metrics_->record_error(kind, "client_disconnected");
+        co_return;
+      }
       if (!upstream_ok) {
         // A truncated body must not look complete: drop the client connection.
         spdlog::warn("router: worker {} broke off a response (request {})", entry->worker->url(),
                      request_id);
         exchange.stream().close();
+        metrics_->record_error(kind, "upstream_broken");
         co_return;
       }
       co_await exchange.end_stream();
       if (response.keep_alive() && !parser.need_eof()) {
         pool.release(entry->endpoint, std::move(connection));
       }
+      const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+      metrics_->record_success(kind, elapsed.count());
       co_return;
     }
     spdlog::warn("router: {} (request {}), trying another worker", last_error, request_id);
   }
+  metrics_->record_error(kind, "upstream_unavailable");
   co_await exchange.respond_error(last_status, "upstream_unavailable", last_error);
 }
 

@@ -5,6 +5,7 @@
 #include "common/http/server.h"
 #include "router/config.h"
 #include "router/extract.h"
+#include "router/metrics.h"
 #include "router/registry.h"
 
 #include <chrono>
@@ -32,6 +33,9 @@ class Router {
   ~Router();
 
   net::awaitable<void> handle(http::Exchange& exchange);
+  // Prometheus text exposition of the router's metrics.
+  std::string render_metrics() const;
+  RouterMetrics& metrics() { return *metrics_; }
 
   // Starts background work on `server`'s first io thread: registration of --worker-urls and the
   // policy's periodic tick.
@@ -55,6 +59,8 @@ class Router {
     std::string error;
   };
 
+  // Routes one request; sets `route_index` (for metrics) as soon as the route is known.
+  net::awaitable<void> dispatch(http::Exchange& exchange, size_t& route_index);
   net::awaitable<void> proxy(http::Exchange& exchange, ApiKind kind, std::string_view request_id);
   // Selects a worker for `route`, skipping `exclude`. On failure returns nullptr and fills the
   // error to send.
@@ -81,6 +87,7 @@ class Router {
   std::unique_ptr<Policy> policy_;
   WorkerRegistry registry_;
   std::chrono::milliseconds request_timeout_;
+  std::unique_ptr<RouterMetrics> metrics_;
   std::mutex jobs_mu_;
   std::map<std::string, Job, std::less<>> jobs_;
 };

@@ -43,7 +43,10 @@ class Worker {
   // Router-tracked load: requests and prompt size (bytes of routing text, or token ids) in flight.
   int64_t in_flight_requests() const { return in_flight_requests_.load(std::memory_order_relaxed); }
   int64_t in_flight_tokens() const { return in_flight_tokens_.load(std::memory_order_relaxed); }
+  // Dispatches so far (each attempt counts), for metrics.
+  uint64_t selections() const { return selections_.load(std::memory_order_relaxed); }
   void add_load(int64_t prompt_size) {
+    selections_.fetch_add(1, std::memory_order_relaxed);
     in_flight_requests_.fetch_add(1, std::memory_order_relaxed);
     in_flight_tokens_.fetch_add(prompt_size, std::memory_order_relaxed);
   }
@@ -63,6 +66,7 @@ class Worker {
   std::atomic<bool> circuit_open_{false};
   std::atomic<int64_t> in_flight_requests_{0};
   std::atomic<int64_t> in_flight_tokens_{0};
+  std::atomic<uint64_t> selections_{0};
 };
 
 using WorkerPtr = std::shared_ptr<Worker>;

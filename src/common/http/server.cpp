@@ -77,6 +77,7 @@ void Exchange::add_response_header(std::string_view name, std::string_view value
 
 net::awaitable<bool> Exchange::respond(Response& response) {
   responded_ = true;
+  status_ = response.result_int();
   response.version(request_.version() == 10 ? 10 : 11);
   response.keep_alive(keep_alive_);
   // extra_headers_ is already in wire form; parse it back into fields once per response.
@@ -133,6 +134,7 @@ void Exchange::serialize_head(bhttp::response_header<>& head) {
 void Exchange::begin_stream(bhttp::response_header<>& head,
                             std::optional<uint64_t> content_length) {
   responded_ = true;
+  status_ = head.result_int();
   streaming_ = true;
   serialize_head(head);
   if (content_length) {
@@ -242,6 +244,15 @@ constexpr size_t kMaxIdleBufferBytes = 1024 * 1024;
 
 net::awaitable<void> serve_connection(tcp::socket socket, const Handler& handler,
                                       const ServerOptions& options) {
+  struct ConnectionCount {
+    std::atomic<int64_t>* gauge;
+    explicit ConnectionCount(std::atomic<int64_t>* g) : gauge(g) {
+      if (gauge) gauge->fetch_add(1, std::memory_order_relaxed);
+    }
+    ~ConnectionCount() {
+      if (gauge) gauge->fetch_sub(1, std::memory_order_relaxed);
+    }
+  } count(options.active_connections);
   error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
   std::string peer;

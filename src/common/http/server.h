@@ -5,6 +5,7 @@
 
 #include "common/http/beast.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -27,6 +28,8 @@ struct ServerOptions {
   std::chrono::seconds read_timeout{120};
   // Longest wait for one write to the client to complete (a client that stops reading).
   std::chrono::seconds write_timeout{300};
+  // When set, counts open client connections (a metrics gauge).
+  std::atomic<int64_t>* active_connections = nullptr;
 };
 
 // One request and its answer. Lives for one request on the connection's thread.
@@ -71,6 +74,8 @@ class Exchange {
   struct Watch;
 
   bool responded() const { return responded_; }
+  // Status of the response sent or begun; 0 while none is.
+  unsigned status() const { return status_; }
   bool keep_alive() const { return keep_alive_; }
 
  private:
@@ -83,6 +88,7 @@ class Exchange {
   std::string extra_headers_;  // "name: value\r\n" lines
   std::string head_;           // serialized header waiting for the first body write
   bool responded_ = false;
+  unsigned status_ = 0;
   bool keep_alive_ = true;
   bool chunked_ = false;
   bool streaming_ = false;

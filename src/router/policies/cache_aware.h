@@ -29,6 +29,7 @@ class CacheAwarePolicy final : public Policy, public Periodic {
                                const RouteRequest& request) override;
   void on_worker_removed(const Worker& worker) override;
   nlohmann::json stats() const override;
+  std::vector<PolicyMetric> metrics() const override;
   void reset() override;
   // Runs the eviction sweep every --eviction-interval-secs. Insert already keeps each worker
   // within --max-tree-size; the sweep trims what concurrent inserts overshot.
