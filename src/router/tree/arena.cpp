@@ -98,11 +98,21 @@ void* Arena::allocate(size_t bytes) {
 void Arena::deallocate(void* p, size_t bytes) {
   const size_t size = round_up(bytes);
   if (size > kMaxSmall) {
-    large_bytes_ -= static_cast<int64_t>(malloc_usable_size(p)) + kMallocHeader;
-    std::free(p);
+    deallocate_large(p);
     return;
   }
   push_free(p, size);
+}
+
+void Arena::deallocate_large(void* p) {
+  large_bytes_ -= static_cast<int64_t>(malloc_usable_size(p)) + kMallocHeader;
+  std::free(p);
+}
+
+void Arena::shrink_small(void* p, size_t bytes, size_t new_bytes) {
+  const size_t size = round_up(bytes);
+  const size_t keep = round_up(new_bytes);
+  if (keep < size) push_free(static_cast<char*>(p) + keep, size - keep);
 }
 
 void Arena::release() {

@@ -34,6 +34,12 @@ class Arena {
   // `bytes` > 0. The block is 8-byte aligned. `deallocate` must get the same size back.
   void* allocate(size_t bytes);
   void deallocate(void* p, size_t bytes);
+  // Whether a block of `bytes` comes from malloc rather than a size class.
+  static bool is_large(size_t bytes) { return round_up(bytes) > kMaxSmall; }
+  // Frees a large block whatever size it was allocated with.
+  void deallocate_large(void* p);
+  // A small block of `bytes` now only needs its first `new_bytes`: the rest goes to a free list.
+  void shrink_small(void* p, size_t bytes, size_t new_bytes);
 
   // Returns every chunk to the system. Blocks above kMaxSmall must have been deallocated first.
   void release();

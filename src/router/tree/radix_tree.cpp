@@ -342,10 +342,12 @@ void RadixTree::trim_worker(WorkerState* st, uint32_t slot, uint64_t gen) {
 
 RadixTree::Node* RadixTree::new_node(Shard& shard, std::string_view label, Node* parent,
                                      int64_t units) {
-  auto* n = new (shard.arena.allocate(Node::bytes_for(label.size()))) Node{};
+  const size_t bytes = Node::bytes_for(label.size());
+  auto* n = new (shard.arena.allocate(bytes)) Node{};
   n->parent = parent;
   n->label_len = static_cast<uint32_t>(label.size());
   n->units = static_cast<uint32_t>(units);
+  n->large_block = Arena::is_large(bytes) ? 1 : 0;
   std::memcpy(n->label, label.data(), label.size());
   return n;
 }
@@ -356,35 +358,38 @@ void RadixTree::free_node(Shard& shard, Node* node) {
   if (node->owner_log2 != 0) {
     shard.arena.deallocate(node->owners.table, Node::owner_table_bytes(node->owner_log2));
   }
-  shard.arena.deallocate(node, node->bytes());
+  if (node->large_block != 0) {
+    shard.arena.deallocate_large(node);
+  } else {
+    shard.arena.deallocate(node, node->bytes());
+  }
 }
 
 RadixTree::Node* RadixTree::split_locked(Shard& shard, Node* parent, Node* child, size_t shared,
                                          size_t depth) {
-  const std::string_view label = child->label_view();
-  const std::string_view head = label.substr(0, shared);
+  const std::string_view head = child->label_view().substr(0, shared);
   Node* mid = new_node(shard, head, parent, units_in(head, depth));
-  // The rest moves to a right-sized node that takes over the child's tables as they are.
-  Node* tail = new_node(shard, label.substr(shared), mid, child->units - mid->units);
-  tail->kids = child->kids;
-  tail->nkids = child->nkids;
-  tail->kid_log2 = child->kid_log2;
-  tail->owners = child->owners;
-  tail->nowners = child->nowners;
-  tail->owner_log2 = child->owner_log2;
-  Node** kids = tail->kid_ptrs();
-  for (size_t i = 0; i < tail->nkids; ++i) kids[i]->parent = tail;
-  // `mid` gets a copy of every owner, each placed just ahead of (more recent than) the tail's
+  // The child keeps its block, tables, children and LRU entries and becomes the rest: its label
+  // moves to the block's front. A long label is thus moved within memory it already has (no fresh
+  // pages to fault in, no copy of a 16 KiB suffix on every split, see docs/benchmarks.md); a small
+  // block hands its freed end back to the arena, a malloc'd one keeps it (at most the bytes of the
+  // ancestors carved out of it, which are stored and alive as long as it is).
+  const size_t old_bytes = child->bytes();
+  child->label_len -= static_cast<uint32_t>(shared);
+  child->units -= mid->units;
+  std::memmove(child->label, child->label + shared, child->label_len);
+  if (child->large_block == 0) shard.arena.shrink_small(child, old_bytes, child->bytes());
+  child->parent = mid;
+  // `mid` gets a copy of every owner, each placed just ahead of (more recent than) the child's
   // entry so that ancestors stay ahead of descendants in every LRU list.
   auto& pool = shard.entries;
-  const uint32_t* entries = tail->owner_entries();
-  const uint16_t* slots = tail->owner_slots();
-  for (size_t i = 0; i < tail->nowners; ++i) {
+  const uint32_t* entries = child->owner_entries();
+  const uint16_t* slots = child->owner_slots();
+  for (size_t i = 0; i < child->nowners; ++i) {
     const uint32_t e = entries[i];
     const uint32_t c = pool.allocate();
     LruEntry& old = pool[e];
     LruEntry& copy = pool[c];
-    old.node = tail;
     copy.node = mid;
     copy.stamp = old.stamp;
     copy.next = e;
@@ -399,9 +404,8 @@ RadixTree::Node* RadixTree::split_locked(Shard& shard, Node* parent, Node* child
     ++lru.nodes;
     mid->add_owner(shard.arena, slots[i], c);
   }
-  mid->add_kid(shard.arena, tail);
+  mid->add_kid(shard.arena, child);
   parent->replace_kid(mid->first(), mid);
-  shard.arena.deallocate(child, child->bytes());
   return mid;
 }
 

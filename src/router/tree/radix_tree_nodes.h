@@ -121,6 +121,9 @@ struct RadixTree::Node {
   uint16_t nowners;
   uint8_t kid_log2;
   uint8_t owner_log2;
+  // The node's block came from malloc (above Arena::kMaxSmall). A split keeps the block and moves
+  // the label's rest to its front, so the label may since have shrunk below that size.
+  uint8_t large_block;
   char label[];
 
   static size_t bytes_for(size_t label_len) {
