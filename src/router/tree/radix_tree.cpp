@@ -89,6 +89,25 @@ void lru_push_front(Pool& pool, Lru& lru, uint32_t e) {
   if (lru.tail == kNil) lru.tail = e;
 }
 
+// Links `e` right behind `anchor`, or at the head when `anchor` is kNil.
+template <class Pool, class Lru>
+void lru_link_after(Pool& pool, Lru& lru, uint32_t anchor, uint32_t e) {
+  if (anchor == kNil) {
+    lru_push_front(pool, lru, e);
+    return;
+  }
+  auto& x = pool[e];
+  auto& a = pool[anchor];
+  x.prev = anchor;
+  x.next = a.next;
+  if (a.next == kNil) {
+    lru.tail = e;
+  } else {
+    pool[a.next].prev = e;
+  }
+  a.next = e;
+}
+
 template <class Pool, class Lru>
 void publish_tail(const Pool& pool, Lru& lru) {
   lru.tail_stamp.store(lru.tail != kNil ? pool[lru.tail].stamp : kNoStamp,
@@ -450,10 +469,21 @@ void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot)
     if (x.next != kNil) __builtin_prefetch(&pool[x.next], 1);
   }
 
-  // Touch leaf first, root last: every ancestor ends up ahead of all its descendants in the LRU.
+  // The path's shallowest entries may already lead the list in path order (this worker sent the
+  // same prefix last time): they only take the new stamp, without touching their neighbours.
   const uint64_t stamp = st->clock.fetch_add(1, std::memory_order_relaxed) + 1;
+  size_t keep = 0;
+  uint32_t anchor = kNil;
+  for (uint32_t at = lru.head; keep < path.size() && owned[keep] != kNil && owned[keep] == at;
+       ++keep) {
+    pool[at].stamp = stamp;
+    anchor = at;
+    at = pool[at].next;
+  }
+  // The rest goes right behind them, leaf first, shallowest last: every ancestor ends up ahead of
+  // all its descendants in the LRU.
   int64_t added = 0;
-  for (size_t k = path.size(); k-- > 0;) {
+  for (size_t k = path.size(); k-- > keep;) {
     Node* n = path[k];
     uint32_t e = owned[k];
     if (e == kNil) {
@@ -467,7 +497,7 @@ void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot)
       lru_unlink(pool, lru, e);
     }
     pool[e].stamp = stamp;
-    lru_push_front(pool, lru, e);
+    lru_link_after(pool, lru, anchor, e);
   }
   if (added != 0) st->units.fetch_add(added, std::memory_order_acq_rel);
   publish_tail(pool, lru);
@@ -628,22 +658,21 @@ void RadixTree::match(std::string_view key, MatchResult& result) const {
   if (steps.empty()) return;
   result.max_matched_units = units_at.back();
 
-  // Deepest first: a worker's match is the deepest matched node it owns. The bitmap is cleared
-  // bit by bit afterwards, which is cheaper than zeroing all of it per match.
-  thread_local std::array<uint64_t, kMaxWorkers / 64> seen{};
-  for (size_t s = steps.size(); s-- > 0;) {
+  // A worker's match is the deepest matched node it owns. Shallowest first, each owner's length
+  // overwrites the last, so the deepest wins without a test per owner (owner tables of shared
+  // prefixes hold every worker: this loop runs once per (node, owner)). Ownership is prefix-closed,
+  // so the first node's owners are every worker that matched anything, each written by this call.
+  thread_local std::array<int64_t, kMaxWorkers> by_slot{};
+  for (size_t s = 0; s < steps.size(); ++s) {
     const Node* n = steps[s].node;
     const uint16_t* slots = n->owner_slots();
-    for (size_t i = 0; i < n->nowners; ++i) {
-      const uint32_t slot = slots[i];
-      uint64_t& word = seen[slot / 64];
-      const uint64_t bit = uint64_t{1} << (slot % 64);
-      if ((word & bit) != 0) continue;
-      word |= bit;
-      result.workers.push_back({slot, units_at[s]});
-    }
+    const int64_t units = units_at[s];
+    for (size_t i = 0; i < n->nowners; ++i) by_slot[slots[i]] = units;
   }
-  for (const auto& w : result.workers) seen[w.slot / 64] = 0;
+  const Node* first = steps.front().node;
+  const uint16_t* slots = first->owner_slots();
+  result.workers.resize(first->nowners);
+  for (size_t i = 0; i < first->nowners; ++i) result.workers[i] = {slots[i], by_slot[slots[i]]};
 }
 
 void RadixTree::matched_for(const MatchResult& m, std::span<const std::string_view> worker_ids,

@@ -98,6 +98,22 @@ TEST(RadixTree, EvictionTrimsLeavesBeforeSharedPrefixes) {
   EXPECT_EQ(tree.check_invariants(), "");
 }
 
+TEST(RadixTree, RepeatedPrefixAtTheListHeadStillRefreshesTheRestOfThePath) {
+  RadixTree tree(KeyKind::kText, 13);
+  tree.insert("prefix-one", "w");
+  tree.insert("prefix-two", "w");  // LRU: "prefix-", "two", "one"
+  EXPECT_EQ(tree.worker_units("w"), 13);
+  // "prefix-" already leads the list: it keeps its place, "one" must still move ahead of "two".
+  tree.insert("prefix-one", "w");
+  EXPECT_EQ(tree.check_invariants(), "");
+  tree.insert("prefix-xyz", "w");  // 16 > 13: the oldest leaf, "two", goes
+  EXPECT_EQ(tree.worker_units("w"), 13);
+  EXPECT_EQ(tree.match("prefix-one").max_matched_units, 10);
+  EXPECT_EQ(tree.match("prefix-two").max_matched_units, 7);
+  EXPECT_EQ(tree.match("prefix-xyz").max_matched_units, 10);
+  EXPECT_EQ(tree.check_invariants(), "");
+}
+
 TEST(RadixTree, EvictionIsPerWorker) {
   RadixTree tree(KeyKind::kText, 10);
   tree.insert("0123456789", "a");
