@@ -36,10 +36,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     pos += 3 + len;
     switch (op) {
       case 0:
-      case 1:
         tree.insert(key, worker);
         if (tree.worker_units(worker) > budget) fail("worker over budget after insert");
         break;
+      case 1: {
+        // As the cache_aware policy does: the insert starts where the match stopped.
+        dpserve::router::tree::MatchResult m;
+        tree.match(key, m);
+        tree.insert(key, worker, &m);
+        if (tree.worker_units(worker) > budget) fail("worker over budget after insert");
+        break;
+      }
       case 2: {
         const auto m = tree.match(key);
         if (m.input_units != dpserve::router::tree::count_units(kind, key)) fail("input units");

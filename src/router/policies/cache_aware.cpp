@@ -48,9 +48,12 @@ std::optional<size_t> CacheAwarePolicy::select(std::span<const WorkerPtr> worker
   thread_local std::vector<std::string_view> ids;
   matched.assign(workers.size(), 0);
   int64_t input_units = 0;
+  // The match also remembers its walk, so the insert below starts where it stopped.
+  thread_local tree::MatchResult m;
+  const tree::MatchResult* walked = nullptr;
   if (RadixTree* t = find_tree(request.model, kind); t != nullptr && !key.empty()) {
-    thread_local tree::MatchResult m;
     t->match(key, m);
+    walked = &m;
     input_units = m.input_units;
     ids.resize(workers.size());
     for (size_t i = 0; i < workers.size(); ++i) ids[i] = workers[i]->id();
@@ -79,7 +82,7 @@ std::optional<size_t> CacheAwarePolicy::select(std::span<const WorkerPtr> worker
     cache_misses_.fetch_add(1, std::memory_order_relaxed);
   }
 
-  if (!key.empty()) get_tree(request.model, kind).insert(key, workers[chosen]->id());
+  if (!key.empty()) get_tree(request.model, kind).insert(key, workers[chosen]->id(), walked);
   matched_units_.fetch_add(matched[chosen], std::memory_order_relaxed);
   input_units_.fetch_add(input_units, std::memory_order_relaxed);
   return chosen;

@@ -319,7 +319,8 @@ std::optional<uint32_t> RadixTree::slot_of(std::string_view worker_id) const {
   return it->second;
 }
 
-void RadixTree::insert(std::string_view key, std::string_view worker_id) {
+void RadixTree::insert(std::string_view key, std::string_view worker_id,
+                       const MatchResult* walked) {
   if (key.empty()) return;
   if (key.size() > kMaxKeyBytes) key = key.substr(0, kMaxKeyBytes);
   auto acquired = acquire_slot(worker_id);
@@ -335,7 +336,7 @@ void RadixTree::insert(std::string_view key, std::string_view worker_id) {
         st->generation.load(std::memory_order_acquire) != gen) {
       return;
     }
-    insert_locked(shard, key, slot);
+    insert_locked(shard, key, slot, walked);
   }
   // Amortised eviction: trim this worker's oldest leaves, wherever they are, right now.
   trim_worker(st, slot, gen);
@@ -428,7 +429,8 @@ RadixTree::Node* RadixTree::split_locked(Shard& shard, Node* parent, Node* child
   return mid;
 }
 
-void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot) {
+void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot,
+                              const MatchResult* walked) {
   WorkerState* st = state(slot);
   auto& lru = st->shards[shard.index];
   auto& pool = shard.entries;
@@ -437,6 +439,15 @@ void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot)
 
   Node* node = shard.root;
   size_t pos = 0;
+  if (walked != nullptr && walked->walk.tree == this && walked->walk.key == key.data() &&
+      walked->walk.key_size == key.size() && walked->walk.version == shard.version) {
+    // Nothing changed since the match: its fully matched nodes are this key's path so far.
+    for (const void* n : walked->walk.path)
+      path.push_back(static_cast<Node*>(const_cast<void*>(n)));
+    if (!path.empty()) node = path.back();
+    pos = walked->walk.pos;
+  }
+  ++shard.version;
   while (pos < key.size()) {
     Node* child = node->find_child(static_cast<unsigned char>(key[pos]));
     if (child == nullptr) {
@@ -515,6 +526,7 @@ void RadixTree::drop_owner_locked(Shard& shard, uint32_t slot, uint32_t entry) {
   auto& lru = st->shards[shard.index];
   auto& pool = shard.entries;
   Node* node = pool[entry].node;
+  ++shard.version;
   lru_unlink(pool, lru, entry);
   publish_tail(pool, lru);
   lru.units -= node->units;
@@ -550,6 +562,7 @@ void RadixTree::remove_worker(std::string_view worker_id) {
 }
 
 void RadixTree::clear_shard_locked(Shard& shard) {
+  ++shard.version;
   Node* root = shard.root;
   std::vector<Node*> stack(root->kid_ptrs(), root->kid_ptrs() + root->nkids);
   while (!stack.empty()) {
@@ -606,6 +619,7 @@ void RadixTree::match(std::string_view key, MatchResult& result) const {
   result.input_units = 0;
   result.max_matched_units = 0;
   result.workers.clear();
+  result.walk.tree = nullptr;
   if (key.empty()) return;
   const Shard& shard = shard_for(key);
 
@@ -616,6 +630,12 @@ void RadixTree::match(std::string_view key, MatchResult& result) const {
   thread_local std::vector<Step> steps;
   steps.clear();
   std::shared_lock lock(shard.mu);
+  auto& walk = result.walk;
+  walk.tree = this;
+  walk.key = key.data();
+  walk.key_size = key.size();
+  walk.version = shard.version;
+  walk.path.clear();
   const Node* node = shard.root;
   size_t pos = 0;
   while (pos < key.size()) {
@@ -626,11 +646,13 @@ void RadixTree::match(std::string_view key, MatchResult& result) const {
     if (child->owner_log2 != 0) __builtin_prefetch(child->owners.table);
     if (child->kid_log2 != 0) __builtin_prefetch(child->kid_firsts());
     const size_t shared = common_prefix(child->label_view(), key.substr(pos));
-    pos += shared;
-    steps.push_back({child, pos});
+    steps.push_back({child, pos + shared});
     if (shared < child->label_len) break;
+    pos += shared;
+    walk.path.push_back(child);
     node = child;
   }
+  walk.pos = pos;
 
   // Units matched at each step end, and of the whole key, in one forward pass over the key. A
   // unit cut in half by the match end does not count.

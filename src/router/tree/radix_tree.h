@@ -43,6 +43,17 @@ struct MatchResult {
   int64_t max_matched_units = 0;
   // Every worker owning at least one matched node, with the length of its own longest match.
   std::vector<WorkerMatch> workers;
+
+  // Where match() stopped, so that an insert of the same key right after need not walk the tree
+  // again. Used only while the shard is unchanged since (checked under its lock).
+  struct Walk {
+    const void* tree = nullptr;
+    const char* key = nullptr;
+    size_t key_size = 0;
+    uint64_t version = 0;
+    size_t pos = 0;                 // key bytes consumed by the fully matched nodes
+    std::vector<const void*> path;  // those nodes, shallowest first
+  } walk;
 };
 
 struct WorkerTreeStats {
@@ -77,7 +88,11 @@ class RadixTree {
 
   // Records that `worker_id` now caches `key`: every node on the key's path becomes owned by it
   // and most recently used. Evicts that worker's least recently used leaves if it went over budget.
-  void insert(std::string_view key, std::string_view worker_id);
+  // `walked`, if given, must be the result of match() of this same key (same bytes, same buffer)
+  // on this tree: when the key's shard has not changed since, the insert starts where that match
+  // stopped instead of walking from the root again (the cache_aware decision does both).
+  void insert(std::string_view key, std::string_view worker_id,
+              const MatchResult* walked = nullptr);
 
   // Longest match of `key`, overall and per owning worker. Takes only a shared lock.
   MatchResult match(std::string_view key) const;
@@ -118,7 +133,7 @@ class RadixTree {
   WorkerState* state(uint32_t slot) const;
   // Slot and generation of a worker, creating it on first use; nullopt once kMaxWorkers are used.
   std::optional<std::pair<uint32_t, uint64_t>> acquire_slot(std::string_view worker_id);
-  void insert_locked(Shard& shard, std::string_view key, uint32_t slot);
+  void insert_locked(Shard& shard, std::string_view key, uint32_t slot, const MatchResult* walked);
   // Evicts `st`'s globally oldest entries until it is within budget; stops if `gen` went stale.
   void trim_worker(WorkerState* st, uint32_t slot, uint64_t gen);
   // Removes the least recently used entry of `slot` in `shard`; false when it has none there.

@@ -20,6 +20,10 @@
 #include <type_traits>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace dpserve::router::tree {
 
 inline constexpr uint64_t kNoStamp = std::numeric_limits<uint64_t>::max();
@@ -193,10 +197,20 @@ struct RadixTree::Node {
     return (sizeof(uint32_t) + sizeof(uint16_t)) << log2;
   }
 
-  // Position of `slot` among the owners, or -1.
+  // Position of `slot` among the owners, or -1. Shared prefixes are owned by every worker, so
+  // insert looks through tables of hundreds of slots: eight at a time where SSE2 exists.
   int owner_index(uint32_t slot) const {
     const uint16_t* s = owner_slots();
-    for (int i = 0; i < nowners; ++i) {
+    int i = 0;
+#if defined(__SSE2__)
+    const __m128i want = _mm_set1_epi16(static_cast<int16_t>(slot));
+    for (; i + 8 <= nowners; i += 8) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+      const auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi16(v, want)));
+      if (mask != 0) return i + std::countr_zero(mask) / 2;
+    }
+#endif
+    for (; i < nowners; ++i) {
       if (s[i] == slot) return i;
     }
     return -1;
@@ -209,6 +223,9 @@ struct RadixTree::Shard {
   Arena arena;
   EntryPool entries;
   Node* root = nullptr;
+  // Bumped by every change made under the exclusive lock: a match's walk (MatchResult::walk)
+  // taken at the same version is still valid.
+  uint64_t version = 0;
 };
 
 struct RadixTree::WorkerState {

@@ -119,7 +119,13 @@ TEST_P(RadixTreeProperty, AgreesWithNaiveModel) {
       const int op = static_cast<int>(rng() % 100);
       if (op < 50) {
         const std::string key = random_key(kind, rng, 12);
-        tree.insert(key, worker);
+        if (op < 25) {
+          tree.insert(key, worker);
+        } else {  // as the cache_aware policy does: the insert starts where the match stopped
+          MatchResult m;
+          tree.match(key, m);
+          tree.insert(key, worker, &m);
+        }
         model.insert(key, worker);
         ASSERT_LE(tree.worker_units(worker), budget) << "seed " << seed << " step " << step;
       } else if (op < 90) {
@@ -187,7 +193,13 @@ TEST(RadixTreeConcurrency, RandomOperationsKeepInvariants) {
         const int op = static_cast<int>(rng() % 1000);
         if (op < 450) {
           const std::string key = random_key(KeyKind::kText, rng, 12);
-          tree.insert(key, worker);
+          if (op < 225) {
+            tree.insert(key, worker);
+          } else {  // other threads may change the tree between the two: the walk goes stale
+            MatchResult m;
+            tree.match(key, m);
+            tree.insert(key, worker, &m);
+          }
           per_thread[t][worker].push_back(key);
         } else if (op < 995) {
           const std::string key = random_key(KeyKind::kText, rng, 14);

@@ -114,6 +114,29 @@ TEST(RadixTree, RepeatedPrefixAtTheListHeadStillRefreshesTheRestOfThePath) {
   EXPECT_EQ(tree.check_invariants(), "");
 }
 
+TEST(RadixTree, InsertAfterMatchReusesTheWalkOnlyWhileTheShardIsUnchanged) {
+  RadixTree tree(KeyKind::kText, 100);
+  tree.insert("abc", "a");
+  tree.insert("abcdef", "a");  // "abc" -> "def"
+  MatchResult m;
+  tree.match("abcdefgh", m);
+  EXPECT_EQ(m.max_matched_units, 6);
+  const std::string key = "abcdefgh";
+  tree.match(key, m);
+  tree.insert(key, "b", &m);  // fresh walk: "gh" goes under "def"
+  EXPECT_EQ(matched_by(tree, tree.match(key), "b"), 8);
+  EXPECT_EQ(tree.check_invariants(), "");
+  // The walk's nodes are freed and the text stored again elsewhere: the stale walk is not used.
+  tree.match(key, m);
+  tree.remove_worker("a");
+  tree.remove_worker("b");
+  tree.insert("abcdefXY", "c");
+  tree.insert(key, "d", &m);
+  EXPECT_EQ(matched_by(tree, tree.match(key), "d"), 8);
+  EXPECT_EQ(matched_by(tree, tree.match("abcdefXY"), "d"), 6);
+  EXPECT_EQ(tree.check_invariants(), "");
+}
+
 TEST(RadixTree, EvictionIsPerWorker) {
   RadixTree tree(KeyKind::kText, 10);
   tree.insert("0123456789", "a");
