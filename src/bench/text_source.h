@@ -3,10 +3,12 @@
 // without one it draws words from a fixed list, about one token per word.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace dpserve::engine {
 class Tokenizer;
@@ -29,6 +31,7 @@ class TextSource {
 
  private:
   std::unique_ptr<engine::Tokenizer> tokenizer_;
+  std::vector<int32_t> whole_ids_;  // ids that decode to whole characters on their own
 };
 
 }  // namespace dpserve::bench

@@ -179,6 +179,11 @@ TEST(BenchRun, TokenizerPromptsWithCutCharactersAllComplete) {
   auto j = last_json_line(out);
   expect_counts_add_up(j, 16);
   EXPECT_EQ(j["completed"], 16) << j["errors"].dump();
+  // Prompts have the asked length (64 + 8 tokens, plus the "\n\n" between them), not the ~1.6x
+  // that cut characters re-encoded as U+FFFD gave.
+  const int input = j["total_input_tokens"].get<int>();
+  EXPECT_GE(input, 16 * 72) << input;
+  EXPECT_LE(input, 16 * 76) << input;
 }
 
 // An engine that streams SGLang /generate events `kEventGapMs` apart (and answers 404 to the
