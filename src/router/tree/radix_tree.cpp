@@ -699,16 +699,33 @@ void RadixTree::match(std::string_view key, MatchResult& result) const {
 
 void RadixTree::matched_for(const MatchResult& m, std::span<const std::string_view> worker_ids,
                             std::span<int64_t> out) const {
+  std::fill(out.begin(), out.end(), 0);
+  if (m.workers.empty()) return;
   // Slot -> matched units through a dense per-thread table, reset entry by entry afterwards.
   thread_local std::vector<int64_t> by_slot(kMaxWorkers, 0);
   for (const auto& w : m.workers) by_slot[w.slot] = w.matched_units;
+  // The policy passes the same workers in the same order decision after decision, and hashing
+  // every id was most of a many-worker decision. So each position remembers its last slot; a
+  // guess is used only if that slot is live under exactly this id (both change only under the
+  // exclusive registry lock), else the id is looked up.
+  thread_local const RadixTree* guess_tree = nullptr;
+  thread_local std::vector<uint32_t> guess;
+  if (guess_tree != this) {
+    guess_tree = this;
+    guess.clear();
+  }
+  if (guess.size() < worker_ids.size()) guess.resize(worker_ids.size(), kNil);
   {
     std::shared_lock lock(registry_mu_);
     for (size_t i = 0; i < worker_ids.size(); ++i) {
-      out[i] = 0;
-      if (m.workers.empty()) continue;
-      auto it = slots_.find(worker_ids[i]);
-      if (it != slots_.end()) out[i] = by_slot[it->second];
+      uint32_t slot = guess[i];
+      const WorkerState* st = slot != kNil ? state(slot) : nullptr;
+      if (st == nullptr || !st->live.load(std::memory_order_acquire) || st->id != worker_ids[i]) {
+        auto it = slots_.find(worker_ids[i]);
+        slot = it != slots_.end() ? it->second : kNil;
+        guess[i] = slot;
+      }
+      if (slot != kNil) out[i] = by_slot[slot];
     }
   }
   for (const auto& w : m.workers) by_slot[w.slot] = 0;

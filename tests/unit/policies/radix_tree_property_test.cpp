@@ -211,6 +211,13 @@ TEST(RadixTreeConcurrency, RandomOperationsKeepInvariants) {
           for (const auto& w : m.workers) {
             if (w.matched_units > m.max_matched_units || w.matched_units <= 0) failed = true;
           }
+          // Per-worker lengths by id while other threads remove workers and reuse their slots.
+          const std::vector<std::string_view> ids(workers.begin(), workers.end());
+          std::vector<int64_t> lengths(ids.size());
+          tree.matched_for(m, ids, lengths);
+          for (const int64_t n : lengths) {
+            if (n < 0 || n > m.max_matched_units) failed = true;
+          }
         } else if (op < 999) {
           tree.remove_worker(worker);
         } else {

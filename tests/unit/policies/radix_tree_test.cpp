@@ -137,6 +137,43 @@ TEST(RadixTree, InsertAfterMatchReusesTheWalkOnlyWhileTheShardIsUnchanged) {
   EXPECT_EQ(tree.check_invariants(), "");
 }
 
+TEST(RadixTree, MatchedForFollowsWorkerOrderRemovalAndSlotReuse) {
+  RadixTree tree(KeyKind::kText, 100);
+  tree.insert("abcdef", "a");
+  tree.insert("abc", "b");
+  std::vector<std::string_view> ids{"a", "b", "c"};
+  std::vector<int64_t> out(3);
+  tree.matched_for(tree.match("abcdefgh"), ids, out);
+  EXPECT_EQ(out, (std::vector<int64_t>{6, 3, 0}));
+  // Same positions, other workers: remembered slots must not leak across ids.
+  ids = {"b", "a", "c"};
+  tree.matched_for(tree.match("abcdefgh"), ids, out);
+  EXPECT_EQ(out, (std::vector<int64_t>{3, 6, 0}));
+  // "b" leaves and "c" takes its slot: the position that held "b" now names "c".
+  tree.remove_worker("b");
+  tree.insert("abcd", "c");
+  ids = {"b", "a", "c"};
+  tree.matched_for(tree.match("abcdefgh"), ids, out);
+  EXPECT_EQ(out, (std::vector<int64_t>{0, 6, 4}));
+  ids = {"c", "a", "b"};
+  tree.matched_for(tree.match("abcdefgh"), ids, out);
+  EXPECT_EQ(out, (std::vector<int64_t>{4, 6, 0}));
+  // "b" comes back in a new slot.
+  tree.insert("ab", "b");
+  ids = {"b", "a", "c"};
+  tree.matched_for(tree.match("abcdefgh"), ids, out);
+  EXPECT_EQ(out, (std::vector<int64_t>{2, 6, 4}));
+  // Another tree on the same thread: its slots are not this tree's.
+  RadixTree other(KeyKind::kText, 100);
+  other.insert("abcdefgh", "c");
+  other.insert("abc", "a");
+  other.matched_for(other.match("abcdefgh"), ids, out);
+  EXPECT_EQ(out, (std::vector<int64_t>{0, 3, 8}));
+  // Nothing matched: all zero.
+  tree.matched_for(tree.match("zzz"), ids, out);
+  EXPECT_EQ(out, (std::vector<int64_t>{0, 0, 0}));
+}
+
 TEST(RadixTree, EvictionIsPerWorker) {
   RadixTree tree(KeyKind::kText, 10);
   tree.insert("0123456789", "a");
