@@ -83,6 +83,10 @@ void validate(RouterConfig& config) {
     if (!http::parse_endpoint(url, error)) fail("--worker-urls: " + error);
   }
   validate_health(config.health, fail);
+  if (!(config.shutdown_grace_period_secs >= 0) || config.shutdown_grace_period_secs > 86400) {
+    fail("--shutdown-grace-period-secs must be within [0, 86400], got " +
+         std::to_string(config.shutdown_grace_period_secs));
+  }
   if (config.prometheus_port < -1 || config.prometheus_port > 65535) {
     fail("--prometheus-port must be within [0, 65535] (0 picks a free one), got " +
          std::to_string(config.prometheus_port));
@@ -159,6 +163,9 @@ ParseOutcome parse_router_config(int argc, char** argv, RouterConfig& config) {
                  "Path probed on each worker (2xx = healthy)");
   app.add_flag("--disable-health-check", config.health.disabled,
                "No active probing; workers are always considered healthy");
+  app.add_option("--shutdown-grace-period-secs", config.shutdown_grace_period_secs,
+                 "On SIGTERM/SIGINT, how long requests in flight may take to finish (new "
+                 "connections are refused meanwhile); a second signal stops at once");
   app.add_option("--prometheus-host", config.prometheus_host, "Address of the metrics listener");
   app.add_option("--prometheus-port", config.prometheus_port,
                  "Port of a separate listener serving GET /metrics without the API key "

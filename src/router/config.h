@@ -33,6 +33,8 @@ struct RouterConfig {
   std::string log_level = "info";
   int threads = 0;  // 0 = one per core
   int64_t worker_startup_timeout_secs = 1800;
+  // On SIGTERM/SIGINT: stop accepting, let requests in flight finish for up to this long.
+  double shutdown_grace_period_secs = 180;
   HealthCheckConfig health;
   // Prometheus listener (GET /metrics); -1 = none (the main port serves /metrics as well).
   std::string prometheus_host = "127.0.0.1";

@@ -6,8 +6,10 @@
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdio>
 #include <exception>
+#include <functional>
 #include <malloc.h>
 #include <memory>
 #include <thread>
@@ -58,13 +60,46 @@ int router_main(int argc, char** argv) {
             co_await exchange.respond(200, std::move(text), "text/plain; version=0.0.4");
           });
     }
-    net::signal_set signals(server.context(0), SIGINT, SIGTERM);
-    signals.async_wait([&server, &metrics_server](const http::error_code& ec, int signal) {
-      if (ec) return;
-      spdlog::info("router: signal {}, stopping", signal);
+    auto stop_all = [&server, &metrics_server] {
       server.stop();
       if (metrics_server) metrics_server->stop();
-    });
+    };
+    // First signal: drain (refuse new connections, let requests in flight finish within the
+    // grace period); a second signal stops at once.
+    net::signal_set signals(server.context(0), SIGINT, SIGTERM);
+    net::steady_timer drain_timer(server.context(0));
+    const auto grace = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(config.shutdown_grace_period_secs));
+    std::function<void()> poll_drain;
+    std::chrono::steady_clock::time_point drain_deadline;
+    poll_drain = [&] {
+      const int64_t left = server.in_flight();
+      if (left == 0 || std::chrono::steady_clock::now() >= drain_deadline) {
+        if (left > 0) spdlog::warn("router: grace period over, {} request(s) cut off", left);
+        stop_all();
+        return;
+      }
+      drain_timer.expires_after(std::chrono::milliseconds(20));
+      drain_timer.async_wait([&](const http::error_code& ec) {
+        if (!ec) poll_drain();
+      });
+    };
+    std::function<void(const http::error_code&, int)> on_signal = [&](const http::error_code& ec,
+                                                                      int signal) {
+      if (ec) return;
+      if (drain_deadline != std::chrono::steady_clock::time_point{}) {
+        spdlog::info("router: second signal {}, stopping now", signal);
+        stop_all();
+        return;
+      }
+      spdlog::info("router: signal {}, draining {} request(s) in flight (grace {} s)", signal,
+                   server.in_flight(), config.shutdown_grace_period_secs);
+      drain_deadline = std::chrono::steady_clock::now() + grace;
+      server.stop_accepting();
+      signals.async_wait(on_signal);
+      poll_drain();
+    };
+    signals.async_wait(on_signal);
     router.start(server);
     spdlog::info("router: policy {}, {} io thread(s), {} worker URL(s)", router.policy().name(),
                  server.threads(), config.worker_urls.size());

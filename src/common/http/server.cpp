@@ -61,8 +61,12 @@ constexpr auto kWatchDelay = std::chrono::milliseconds(50);
 }  // namespace
 
 Exchange::Exchange(beast::tcp_stream& stream, Request& request, std::string_view peer,
-                   std::chrono::seconds write_timeout)
-    : stream_(stream), request_(request), peer_(peer), write_timeout_(write_timeout) {
+                   std::chrono::seconds write_timeout, const std::atomic<bool>* draining)
+    : stream_(stream),
+      request_(request),
+      peer_(peer),
+      write_timeout_(write_timeout),
+      draining_(draining) {
   keep_alive_ = request_.keep_alive();
 }
 
@@ -78,6 +82,7 @@ void Exchange::add_response_header(std::string_view name, std::string_view value
 net::awaitable<bool> Exchange::respond(Response& response) {
   responded_ = true;
   status_ = response.result_int();
+  if (draining_ && draining_->load(std::memory_order_acquire)) keep_alive_ = false;
   response.version(request_.version() == 10 ? 10 : 11);
   response.keep_alive(keep_alive_);
   // extra_headers_ is already in wire form; parse it back into fields once per response.
@@ -135,6 +140,7 @@ void Exchange::begin_stream(bhttp::response_header<>& head,
                             std::optional<uint64_t> content_length) {
   responded_ = true;
   status_ = head.result_int();
+  if (draining_ && draining_->load(std::memory_order_acquire)) keep_alive_ = false;
   streaming_ = true;
   serialize_head(head);
   if (content_length) {
@@ -316,7 +322,16 @@ net::awaitable<void> serve_connection(tcp::socket socket, const Handler& handler
     Request& request = parser.get();
     bool keep_alive = false;
     {
-      Exchange exchange(stream, request, peer, options.write_timeout);
+      ServerState* state = options.state;
+      Exchange exchange(stream, request, peer, options.write_timeout,
+                        state ? &state->draining : nullptr);
+      if (state) state->in_flight.fetch_add(1, std::memory_order_acq_rel);
+      struct InFlight {
+        ServerState* state;
+        ~InFlight() {
+          if (state) state->in_flight.fetch_sub(1, std::memory_order_acq_rel);
+        }
+      } in_flight{state};
       bool failed = false;
       try {
         co_await handler(exchange);
@@ -341,6 +356,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, const Handler& handler
 
 Server::Server(ServerOptions options, Handler handler)
     : options_(std::move(options)), handler_(std::move(handler)) {
+  options_.state = &state_;
   if (options_.threads == 0) options_.threads = 1;
   net::io_context resolve_context;
   tcp::resolver resolver(resolve_context);
@@ -403,6 +419,16 @@ void Server::run() {
   contexts_[0]->run();
   ConnectionPool::local().clear();
   for (auto& thread : threads) thread.join();
+}
+
+void Server::stop_accepting() {
+  state_.draining.store(true, std::memory_order_release);
+  for (size_t i = 0; i < contexts_.size(); ++i) {
+    net::post(*contexts_[i], [acceptor = acceptors_[i].get()] {
+      error_code ec;
+      acceptor->close(ec);
+    });
+  }
 }
 
 void Server::stop() {

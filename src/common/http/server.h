@@ -18,6 +18,13 @@
 
 namespace dpserve::http {
 
+// Shared by every connection of one Server: requests being handled, and whether it is draining
+// (responses then ask the client to close the connection).
+struct ServerState {
+  std::atomic<int64_t> in_flight{0};
+  std::atomic<bool> draining{false};
+};
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0 = pick a free port (see Server::port())
@@ -30,13 +37,16 @@ struct ServerOptions {
   std::chrono::seconds write_timeout{300};
   // When set, counts open client connections (a metrics gauge).
   std::atomic<int64_t>* active_connections = nullptr;
+  // Set by Server to its own state; serve_connection works without one.
+  ServerState* state = nullptr;
 };
 
 // One request and its answer. Lives for one request on the connection's thread.
 class Exchange {
  public:
+  // `draining`, when set and true at the time a response begins, makes it the connection's last.
   Exchange(beast::tcp_stream& stream, Request& request, std::string_view peer,
-           std::chrono::seconds write_timeout);
+           std::chrono::seconds write_timeout, const std::atomic<bool>* draining = nullptr);
   ~Exchange();
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
@@ -85,6 +95,7 @@ class Exchange {
   Request& request_;
   std::string_view peer_;
   std::chrono::seconds write_timeout_;
+  const std::atomic<bool>* draining_;
   std::string extra_headers_;  // "name: value\r\n" lines
   std::string head_;           // serialized header waiting for the first body write
   bool responded_ = false;
@@ -114,11 +125,16 @@ class Server {
   void run();
   // Thread-safe; stops accepting and ends run().
   void stop();
+  // Thread-safe: closes the listeners (new connections are refused) while requests in flight and
+  // on open connections go on; their responses carry `Connection: close`.
+  void stop_accepting();
+  int64_t in_flight() const { return state_.in_flight.load(std::memory_order_acquire); }
 
  private:
   net::awaitable<void> accept_loop(tcp::acceptor& acceptor);
 
   ServerOptions options_;
+  ServerState state_;
   Handler handler_;
   uint16_t port_ = 0;
   std::vector<std::unique_ptr<net::io_context>> contexts_;
