@@ -129,14 +129,15 @@ std::string Router::render_metrics() const {
 }
 
 net::awaitable<void> Router::handle(http::Exchange& exchange) {
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   size_t route_index = kOtherRoute;
-  co_await dispatch(exchange, route_index);
-  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  co_await dispatch(exchange, start, route_index);
+  const std::chrono::duration<double> elapsed = Clock::now() - start;
   metrics_->record_http(route_index, exchange.status(), elapsed.count());
 }
 
-net::awaitable<void> Router::dispatch(http::Exchange& exchange, size_t& route_index) {
+net::awaitable<void> Router::dispatch(http::Exchange& exchange, Clock::time_point start,
+                                      size_t& route_index) {
   auto& request = exchange.request();
   std::string_view target = to_view(request.target());
   std::string_view path = target.substr(0, target.find('?'));
@@ -216,16 +217,16 @@ net::awaitable<void> Router::dispatch(http::Exchange& exchange, size_t& route_in
   }
   switch (route->action) {
     case Action::kGenerate:
-      co_await proxy(exchange, ApiKind::kGenerate, request_id);
+      co_await proxy(exchange, ApiKind::kGenerate, request_id, start);
       break;
     case Action::kCompletions:
-      co_await proxy(exchange, ApiKind::kCompletions, request_id);
+      co_await proxy(exchange, ApiKind::kCompletions, request_id, start);
       break;
     case Action::kChat:
-      co_await proxy(exchange, ApiKind::kChat, request_id);
+      co_await proxy(exchange, ApiKind::kChat, request_id, start);
       break;
     case Action::kEmbeddings:
-      co_await proxy(exchange, ApiKind::kEmbeddings, request_id);
+      co_await proxy(exchange, ApiKind::kEmbeddings, request_id, start);
       break;
     case Action::kModels:
       co_await list_models(exchange);
@@ -361,14 +362,13 @@ EntryPtr Router::pick(const RouteRequest& route, std::span<const Worker* const> 
 }
 
 net::awaitable<void> Router::proxy(http::Exchange& exchange, ApiKind kind,
-                                   std::string_view request_id) {
+                                   std::string_view request_id, Clock::time_point start) {
   constexpr size_t kMaxAttempts = 3;
   auto& request = exchange.request();
   std::string& body = request.body();
   auto& extractor = Extractor::local();
   Extracted info;
   std::string error;
-  const auto start = std::chrono::steady_clock::now();
   if (!extractor.extract(kind, body, info, error)) {
     metrics_->record_request(kind, false);
     metrics_->record_error(kind, "invalid_request");
@@ -377,7 +377,7 @@ net::awaitable<void> Router::proxy(http::Exchange& exchange, ApiKind kind,
   }
   metrics_->record_request(kind, info.stream);
   const int64_t prompt_size = info.route.prompt_size;
-  const auto deadline = std::chrono::steady_clock::now() + request_timeout_;
+  const auto deadline = start + request_timeout_;
   auto& pool = http::ConnectionPool::local();
 
   // The disconnect watch closes whichever upstream connection is in use: that aborts the
@@ -398,10 +398,7 @@ net::awaitable<void> Router::proxy(http::Exchange& exchange, ApiKind kind,
   std::string head;
   Splice splice;
   for (size_t attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    if (attempt > 0) {
-      if (!extractor.extract(kind, body, info, error)) break;  // views refreshed
-      metrics_->record_retry(kind);
-    }
+    if (attempt > 0 && !extractor.extract(kind, body, info, error)) break;  // views refreshed
     unsigned status;
     std::string_view code;
     std::string message;
@@ -415,6 +412,7 @@ net::awaitable<void> Router::proxy(http::Exchange& exchange, ApiKind kind,
       }
       break;
     }
+    if (attempt > 0) metrics_->record_retry(kind);
     tried[tried_count++] = entry->worker.get();
     LoadGuard load(entry->worker, prompt_size);
 
@@ -544,7 +542,7 @@ net::awaitable<void> Router::proxy(http::Exchange& exchange, ApiKind kind,
       if (response.keep_alive() && !parser.need_eof()) {
         pool.release(entry->endpoint, std::move(connection));
       }
-      const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+      const std::chrono::duration<double> elapsed = Clock::now() - start;
       metrics_->record_success(kind, elapsed.count());
       co_return;
     }

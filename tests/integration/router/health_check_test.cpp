@@ -126,11 +126,6 @@ TEST(RouterHealthCheck, DisabledKeepsWorkersHealthy) {
   EXPECT_EQ(router.post("/generate", R"({"text":"x"})").status, 200);
 }
 
-struct CliCase {
-  std::vector<std::string> flags;
-  std::string expected;
-};
-
 TEST(RouterHealthCheck, BadFlagsAreRejectedByName) {
   const CliCase cases[] = {
       {{"--health-check-interval-secs", "0"}, "--health-check-interval-secs"},
@@ -142,14 +137,7 @@ TEST(RouterHealthCheck, BadFlagsAreRejectedByName) {
       {{"--health-check-endpoint", "health"}, "--health-check-endpoint"},
       {{"--health-check-endpoint", "/a b"}, "--health-check-endpoint"},
   };
-  for (const auto& c : cases) {
-    std::vector<std::string> argv = {DPSERVE_BIN, "router"};
-    argv.insert(argv.end(), c.flags.begin(), c.flags.end());
-    Process process(argv);
-    EXPECT_EQ(process.wait_exit(), 2) << c.expected;
-    EXPECT_NE(process.output().find(c.expected), std::string::npos)
-        << "expected '" << c.expected << "' in: " << process.output();
-  }
+  for (const auto& c : cases) expect_rejected(c);
 }
 
 }  // namespace

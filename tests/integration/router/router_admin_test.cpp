@@ -227,11 +227,6 @@ TEST(RouterDpAware, OneWorkerPerRankAndRankSpliced) {
   EXPECT_EQ(loads[0]["load"], 7);
 }
 
-struct CliCase {
-  std::vector<std::string> flags;
-  std::string expected;  // part of the error message
-};
-
 TEST(RouterCli, BadFlagsAreRejectedByName) {
   const CliCase cases[] = {
       {{"--no-such-flag"}, "--no-such-flag"},
@@ -243,15 +238,9 @@ TEST(RouterCli, BadFlagsAreRejectedByName) {
       {{"--max-payload-size", "-5"}, "--max-payload-size"},
       {{"--cache-threshold", "2", "--policy", "cache_aware"}, "--cache-threshold"},
       {{"--port", "abc"}, "--port"},
+      {{"--shutdown-grace-period-secs", "-1"}, "--shutdown-grace-period-secs"},
   };
-  for (const auto& c : cases) {
-    std::vector<std::string> argv = {DPSERVE_BIN, "router"};
-    argv.insert(argv.end(), c.flags.begin(), c.flags.end());
-    Process process(argv);
-    EXPECT_EQ(process.wait_exit(), 2) << c.expected;
-    EXPECT_NE(process.output().find(c.expected), std::string::npos)
-        << "expected '" << c.expected << "' in: " << process.output();
-  }
+  for (const auto& c : cases) expect_rejected(c);
   Process help({DPSERVE_BIN, "router", "--help"});
   EXPECT_EQ(help.wait_exit(), 0);
   EXPECT_NE(help.output().find("--worker-urls"), std::string::npos);

@@ -70,6 +70,21 @@ struct RouterProcess {
   int port = 0;
 };
 
+// `dpserve router FLAGS...` must exit 2 with a message naming `expected`.
+struct CliCase {
+  std::vector<std::string> flags;
+  std::string expected;
+};
+
+inline void expect_rejected(const CliCase& c) {
+  std::vector<std::string> argv = {DPSERVE_BIN, "router"};
+  argv.insert(argv.end(), c.flags.begin(), c.flags.end());
+  Process process(argv);
+  EXPECT_EQ(process.wait_exit(), 2) << c.expected;
+  EXPECT_NE(process.output().find(c.expected), std::string::npos)
+      << "expected '" << c.expected << "' in: " << process.output();
+}
+
 inline json parse_json(const std::string& text) {
   auto value = json::parse(text, nullptr, false);
   EXPECT_FALSE(value.is_discarded()) << "not JSON: " << text;
