@@ -246,19 +246,27 @@ bool Exchange::client_gone() const { return watch_ && watch_->gone; }
 namespace {
 constexpr size_t kReadBufferBytes = 64 * 1024;
 constexpr size_t kMaxIdleBufferBytes = 1024 * 1024;
+
+// Holds one unit on a counter (when there is one) for its lifetime.
+class ScopedCount {
+ public:
+  explicit ScopedCount(std::atomic<int64_t>* counter) : counter_(counter) {
+    if (counter_) counter_->fetch_add(1, std::memory_order_acq_rel);
+  }
+  ~ScopedCount() {
+    if (counter_) counter_->fetch_sub(1, std::memory_order_acq_rel);
+  }
+  ScopedCount(const ScopedCount&) = delete;
+  ScopedCount& operator=(const ScopedCount&) = delete;
+
+ private:
+  std::atomic<int64_t>* counter_;
+};
 }  // namespace
 
 net::awaitable<void> serve_connection(tcp::socket socket, const Handler& handler,
                                       const ServerOptions& options) {
-  struct ConnectionCount {
-    std::atomic<int64_t>* gauge;
-    explicit ConnectionCount(std::atomic<int64_t>* g) : gauge(g) {
-      if (gauge) gauge->fetch_add(1, std::memory_order_relaxed);
-    }
-    ~ConnectionCount() {
-      if (gauge) gauge->fetch_sub(1, std::memory_order_relaxed);
-    }
-  } count(options.active_connections);
+  ScopedCount connection(options.active_connections);
   error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
   std::string peer;
@@ -325,13 +333,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, const Handler& handler
       ServerState* state = options.state;
       Exchange exchange(stream, request, peer, options.write_timeout,
                         state ? &state->draining : nullptr);
-      if (state) state->in_flight.fetch_add(1, std::memory_order_acq_rel);
-      struct InFlight {
-        ServerState* state;
-        ~InFlight() {
-          if (state) state->in_flight.fetch_sub(1, std::memory_order_acq_rel);
-        }
-      } in_flight{state};
+      ScopedCount in_flight(state ? &state->in_flight : nullptr);
       bool failed = false;
       try {
         co_await handler(exchange);
