@@ -88,8 +88,10 @@ void validate(RouterConfig& config) {
          std::to_string(config.shutdown_grace_period_secs));
   }
   if (config.prometheus_port < -1 || config.prometheus_port > 65535) {
-    fail("--prometheus-port must be within [0, 65535] (0 picks a free one), got " +
-         std::to_string(config.prometheus_port));
+    fail(
+        "--prometheus-port must be within [0, 65535] (0 picks a free one; -1, the default, is "
+        "none), got " +
+        std::to_string(config.prometheus_port));
   }
   if (config.prometheus_port >= 0 && config.prometheus_port == config.port && config.port != 0) {
     fail("--prometheus-port must differ from --port (" + std::to_string(config.port) + ")");
