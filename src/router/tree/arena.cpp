@@ -46,6 +46,46 @@ int64_t chunk_footprint(size_t bytes) {
   return static_cast<int64_t>(chunk_size(bytes)) + kMallocHeader;
 }
 
+ChunkSource::~ChunkSource() {
+  for (void* p : pages_) chunk_free(p);
+}
+
+void* ChunkSource::take() {
+  std::lock_guard lock(mu_);
+  ++out_;
+  if (!free_.empty()) {
+    void* p = free_.back();
+    free_.pop_back();
+    return p;
+  }
+  if (pages_.empty() || carved_ == kHugePage / kBlock) {
+    pages_.push_back(chunk_alloc(kHugePage));
+    carved_ = 0;
+  }
+  return static_cast<char*>(pages_.back()) + kBlock * carved_++;
+}
+
+void ChunkSource::give(void* block) {
+  std::lock_guard lock(mu_);
+  --out_;
+  if (out_ == 0) {
+    // Everything is back (the tree was cleared): hand the pages to the system.
+    for (void* p : pages_) chunk_free(p);
+    pages_.clear();
+    free_.clear();
+    carved_ = 0;
+    return;
+  }
+  free_.push_back(block);
+}
+
+int64_t ChunkSource::footprint() const {
+  std::lock_guard lock(mu_);
+  return static_cast<int64_t>(pages_.size()) * chunk_footprint(kHugePage) +
+         static_cast<int64_t>(free_.capacity() + pages_.capacity()) *
+             static_cast<int64_t>(sizeof(void*));
+}
+
 Arena::~Arena() { release(); }
 
 void Arena::push_free(void* p, size_t size) {
@@ -61,10 +101,16 @@ void* Arena::carve(size_t size) {
     // The rest of the current chunk is a multiple of the granule: keep it as a free block.
     if (end_ != bump_) push_free(bump_, std::min<size_t>(end_ - bump_, kMaxSmall));
     const size_t chunk = next_chunk_ == 0 ? kFirstChunk : next_chunk_;
-    next_chunk_ = std::min(chunk * 2, kHugePage);
-    void* p = chunk_alloc(chunk);
-    chunks_.emplace_back(p, chunk);
-    chunk_bytes_ += chunk_footprint(chunk);
+    next_chunk_ = std::min(chunk * 2, source_ != nullptr ? ChunkSource::kBlock : kHugePage);
+    void* p;
+    if (source_ != nullptr && chunk == ChunkSource::kBlock) {
+      p = source_->take();
+      chunks_.push_back({p, chunk, true});
+    } else {
+      p = chunk_alloc(chunk);
+      chunks_.push_back({p, chunk, false});
+      chunk_bytes_ += chunk_footprint(chunk);
+    }
     bump_ = static_cast<char*>(p);
     end_ = bump_ + chunk;
     DPSERVE_POISON(p, chunk);
@@ -116,9 +162,13 @@ void Arena::shrink_small(void* p, size_t bytes, size_t new_bytes) {
 }
 
 void Arena::release() {
-  for (auto& [p, size] : chunks_) {
-    DPSERVE_UNPOISON(p, size);
-    chunk_free(p);
+  for (const Chunk& c : chunks_) {
+    DPSERVE_UNPOISON(c.p, c.size);
+    if (c.from_source) {
+      source_->give(c.p);
+    } else {
+      chunk_free(c.p);
+    }
   }
   chunks_.clear();
   free_.fill(nullptr);

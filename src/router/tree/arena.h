@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -21,12 +22,40 @@ void* chunk_alloc(size_t bytes);
 void chunk_free(void* p);
 int64_t chunk_footprint(size_t bytes);
 
+// Hands out fixed 256 KiB blocks carved from 2 MiB huge pages, to every arena and entry pool of
+// one tree. Sixteen shards each growing their own 2 MiB chunks left up to 2 MiB of each shard's
+// last chunk uncarved (a fifth of a 100 MiB tree of short keys, see docs/benchmarks.md); blocks
+// this size waste at most one per shard and keep the huge pages. Thread-safe (one mutex, taken
+// once per 256 KiB a shard uses).
+class ChunkSource {
+ public:
+  static constexpr size_t kBlock = 256 << 10;
+
+  ChunkSource() = default;
+  ~ChunkSource();
+  ChunkSource(const ChunkSource&) = delete;
+  ChunkSource& operator=(const ChunkSource&) = delete;
+
+  void* take();
+  void give(void* block);
+  // Bytes taken from the system (whole pages).
+  int64_t footprint() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<void*> pages_;
+  std::vector<void*> free_;
+  size_t carved_ = 0;  // blocks carved from pages_.back()
+  size_t out_ = 0;     // blocks handed out and not given back
+};
+
 class Arena {
  public:
   static constexpr size_t kGranule = 8;
   static constexpr size_t kMaxSmall = 1024;
 
-  Arena() = default;
+  // Without a source, chunks double up to 2 MiB from the system (for tests and standalone use).
+  explicit Arena(ChunkSource* source = nullptr) : source_(source) {}
   ~Arena();
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
@@ -41,12 +70,15 @@ class Arena {
   // A small block of `bytes` now only needs its first `new_bytes`: the rest goes to a free list.
   void shrink_small(void* p, size_t bytes, size_t new_bytes);
 
-  // Returns every chunk to the system. Blocks above kMaxSmall must have been deallocated first.
+  void set_source(ChunkSource* source) { source_ = source; }
+
+  // Returns every chunk to the system (or its source). Blocks above kMaxSmall must have been
+  // deallocated first.
   void release();
 
   // Bytes taken from the system: every chunk whole (used, free or not yet carved) and every large
-  // block at its real malloc size plus header. This is what stats() reports, so it is honest about
-  // free-list slack and fragmentation.
+  // block at its real malloc size plus header; blocks from the source are counted by the source.
+  // This is what stats() reports, so it is honest about free-list slack and fragmentation.
   int64_t footprint() const { return chunk_bytes_ + large_bytes_; }
 
  private:
@@ -59,7 +91,14 @@ class Arena {
   char* bump_ = nullptr;
   char* end_ = nullptr;
   size_t next_chunk_ = 0;
-  std::vector<std::pair<void*, size_t>> chunks_;
+  ChunkSource* source_ = nullptr;
+  // (chunk, size, whether it came from source_)
+  struct Chunk {
+    void* p;
+    size_t size;
+    bool from_source;
+  };
+  std::vector<Chunk> chunks_;
   int64_t chunk_bytes_ = 0;
   int64_t large_bytes_ = 0;
 };

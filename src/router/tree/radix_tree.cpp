@@ -89,23 +89,14 @@ void lru_push_front(Pool& pool, Lru& lru, uint32_t e) {
   if (lru.tail == kNil) lru.tail = e;
 }
 
-// Links `e` right behind `anchor`, or at the head when `anchor` is kNil.
 template <class Pool, class Lru>
-void lru_link_after(Pool& pool, Lru& lru, uint32_t anchor, uint32_t e) {
-  if (anchor == kNil) {
-    lru_push_front(pool, lru, e);
-    return;
-  }
+void lru_push_back(Pool& pool, Lru& lru, uint32_t e) {
   auto& x = pool[e];
-  auto& a = pool[anchor];
-  x.prev = anchor;
-  x.next = a.next;
-  if (a.next == kNil) {
-    lru.tail = e;
-  } else {
-    pool[a.next].prev = e;
-  }
-  a.next = e;
+  x.prev = lru.tail;
+  x.next = kNil;
+  if (lru.tail != kNil) pool[lru.tail].next = e;
+  lru.tail = e;
+  if (lru.head == kNil) lru.head = e;
 }
 
 template <class Pool, class Lru>
@@ -189,19 +180,24 @@ void RadixTree::Node::resize_owners(Arena& arena, uint8_t log2) {
   const uint8_t old_log2 = owner_log2;
   const uint32_t* old_entries = owner_entries();
   const uint16_t* old_slots = owner_slots();
+  const uint16_t* old_kids = owner_kids();
   if (log2 == 0) {
-    const uint32_t e = nowners == 1 ? old_entries[0] : 0;
+    const uint32_t e = nowners == 1 ? old_entries[0] : kNil;
     const uint16_t s = nowners == 1 ? old_slots[0] : 0;
+    const uint16_t k = nowners == 1 ? old_kids[0] : 0;
     owners.one.entry = e;
     owners.one.slot = s;
+    owners.one.kids = k;
   } else {
     void* table = arena.allocate(owner_table_bytes(log2));
     auto* entries = static_cast<uint32_t*>(table);
     auto* slots =
         reinterpret_cast<uint16_t*>(static_cast<char*>(table) + (sizeof(uint32_t) << log2));
+    uint16_t* owned_kids = slots + (size_t{1} << log2);
     for (size_t i = 0; i < nowners; ++i) {
       entries[i] = old_entries[i];
       slots[i] = old_slots[i];
+      owned_kids[i] = old_kids[i];
     }
     owners.table = table;
   }
@@ -209,16 +205,18 @@ void RadixTree::Node::resize_owners(Arena& arena, uint8_t log2) {
   if (old_table != nullptr) arena.deallocate(old_table, owner_table_bytes(old_log2));
 }
 
-void RadixTree::Node::add_owner(Arena& arena, uint16_t slot, uint32_t entry) {
+void RadixTree::Node::add_owner(Arena& arena, uint16_t slot, uint32_t entry, uint16_t owned_kids) {
   if (owner_log2 == 0 && nowners == 0) {
     owners.one.entry = entry;
     owners.one.slot = slot;
+    owners.one.kids = owned_kids;
     nowners = 1;
     return;
   }
   if (owner_log2 == 0 || nowners == (1u << owner_log2)) resize_owners(arena, owner_log2 + 1);
   owner_entries()[nowners] = entry;
   owner_slots()[nowners] = slot;
+  owner_kids()[nowners] = owned_kids;
   ++nowners;
 }
 
@@ -230,6 +228,7 @@ void RadixTree::Node::remove_owner_at(Arena& arena, int i) {
   const int last = nowners - 1;
   owner_entries()[i] = owner_entries()[last];
   owner_slots()[i] = owner_slots()[last];
+  owner_kids()[i] = owner_kids()[last];
   --nowners;
   if (nowners <= 1) {
     resize_owners(arena, 0);
@@ -243,12 +242,15 @@ void RadixTree::Node::remove_owner_at(Arena& arena, int i) {
 RadixTree::RadixTree(KeyKind kind, int64_t max_units_per_worker)
     : kind_(kind),
       max_units_(max_units_per_worker),
+      chunks_(std::make_unique<ChunkSource>()),
       shards_(new Shard[kShards]),
       states_(new std::atomic<WorkerState*>[kMaxWorkers]) {
   static_assert(std::is_trivially_destructible_v<Node>);
   static_assert(kMaxWorkers <= std::numeric_limits<uint16_t>::max());
   for (size_t i = 0; i < kShards; ++i) {
     shards_[i].index = i;
+    shards_[i].arena.set_source(chunks_.get());
+    shards_[i].entries.set_source(chunks_.get());
     // The root lives outside the arena, so an empty shard takes no chunk.
     shards_[i].root = new (::operator new(Node::bytes_for(0))) Node{};
   }
@@ -400,29 +402,12 @@ RadixTree::Node* RadixTree::split_locked(Shard& shard, Node* parent, Node* child
   std::memmove(child->label, child->label + shared, child->label_len);
   if (child->large_block == 0) shard.arena.shrink_small(child, old_bytes, child->bytes());
   child->parent = mid;
-  // `mid` gets a copy of every owner, each placed just ahead of (more recent than) the child's
-  // entry so that ancestors stay ahead of descendants in every LRU list.
-  auto& pool = shard.entries;
-  const uint32_t* entries = child->owner_entries();
+  // `mid` gets every owner of the child, each owning that one child and off its LRU list: its
+  // last use is the child's, and it goes back on the list when the child is evicted.
   const uint16_t* slots = child->owner_slots();
   for (size_t i = 0; i < child->nowners; ++i) {
-    const uint32_t e = entries[i];
-    const uint32_t c = pool.allocate();
-    LruEntry& old = pool[e];
-    LruEntry& copy = pool[c];
-    copy.node = mid;
-    copy.stamp = old.stamp;
-    copy.next = e;
-    copy.prev = old.prev;
-    auto& lru = state(slots[i])->shards[shard.index];
-    if (old.prev != kNil) {
-      pool[old.prev].next = c;
-    } else {
-      lru.head = c;
-    }
-    old.prev = c;
-    ++lru.nodes;
-    mid->add_owner(shard.arena, slots[i], c);
+    ++state(slots[i])->shards[shard.index].nodes;
+    mid->add_owner(shard.arena, slots[i], kNil, 1);
   }
   mid->add_kid(shard.arena, child);
   parent->replace_kid(mid->first(), mid);
@@ -464,81 +449,91 @@ void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot,
     node = child;
   }
 
-  // This worker's entries of the path and their list neighbours are scattered over the pool and
-  // mostly not in cache: start all those loads before relinking one entry after the other.
-  thread_local std::vector<uint32_t> owned;
-  owned.resize(path.size());
-  for (size_t k = 0; k < path.size(); ++k) {
-    const int i = path[k]->owner_index(slot);
-    owned[k] = i < 0 ? kNil : path[k]->owner_entries()[i];
-    if (owned[k] != kNil) __builtin_prefetch(&pool[owned[k]], 1);
+  // Ownership is prefix-closed: find the deepest path node this worker owns already (usually
+  // near the end, so look from there up), then own every node below it. Only the key's last node
+  // moves to the head of the LRU list; its ancestors keep their entries (or have none) and are
+  // kept from eviction by owning a child instead (design doc, "LRU order").
+  int top = static_cast<int>(path.size()) - 1;
+  int top_index = -1;
+  for (; top >= 0; --top) {
+    top_index = path[static_cast<size_t>(top)]->owner_index(slot);
+    if (top_index >= 0) break;
   }
-  for (const uint32_t e : owned) {
-    if (e == kNil) continue;
-    const LruEntry& x = pool[e];
-    if (x.prev != kNil) __builtin_prefetch(&pool[x.prev], 1);
-    if (x.next != kNil) __builtin_prefetch(&pool[x.next], 1);
-  }
-
-  // The path's shallowest entries may already lead the list in path order (this worker sent the
-  // same prefix last time): they only take the new stamp, without touching their neighbours.
-  const uint64_t stamp = st->clock.fetch_add(1, std::memory_order_relaxed) + 1;
-  size_t keep = 0;
-  uint32_t anchor = kNil;
-  for (uint32_t at = lru.head; keep < path.size() && owned[keep] != kNil && owned[keep] == at;
-       ++keep) {
-    pool[at].stamp = stamp;
-    anchor = at;
-    at = pool[at].next;
-  }
-  // The rest goes right behind them, leaf first, shallowest last: every ancestor ends up ahead of
-  // all its descendants in the LRU.
+  const size_t last = path.size() - 1;
   int64_t added = 0;
-  for (size_t k = path.size(); k-- > keep;) {
-    Node* n = path[k];
-    uint32_t e = owned[k];
-    if (e == kNil) {
-      e = pool.allocate();
-      pool[e].node = n;
-      n->add_owner(shard.arena, static_cast<uint16_t>(slot), e);
-      lru.units += n->units;
-      ++lru.nodes;
-      added += n->units;
-    } else {
-      lru_unlink(pool, lru, e);
-    }
-    pool[e].stamp = stamp;
-    lru_link_after(pool, lru, anchor, e);
+  if (top >= 0 && static_cast<size_t>(top) < last) {
+    ++path[static_cast<size_t>(top)]->owner_kids()[top_index];
   }
+  for (size_t k = static_cast<size_t>(top + 1); k < path.size(); ++k) {
+    Node* n = path[k];
+    n->add_owner(shard.arena, static_cast<uint16_t>(slot), kNil, k < last ? 1 : 0);
+    added += n->units;
+  }
+  lru.units += added;
+  lru.nodes += static_cast<int64_t>(last) - top;
   if (added != 0) st->units.fetch_add(added, std::memory_order_acq_rel);
+  Node* leaf = path[last];
+  uint32_t& entry =
+      leaf->owner_entries()[static_cast<size_t>(top) == last ? top_index : leaf->nowners - 1];
+  const uint64_t stamp = st->clock.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (entry == kNil) {
+    entry = pool.allocate();
+    pool[entry].node = leaf;
+    pool[entry].stamp = stamp;
+    lru_push_front(pool, lru, entry);
+  } else {
+    pool[entry].stamp = stamp;
+    if (lru.head != entry) {
+      lru_unlink(pool, lru, entry);
+      lru_push_front(pool, lru, entry);
+    }
+  }
   publish_tail(pool, lru);
 }
 
 bool RadixTree::evict_one_locked(Shard& shard, uint32_t slot) {
-  const uint32_t tail = state(slot)->shards[shard.index].tail;
-  if (tail == kNil) return false;
-  drop_owner_locked(shard, slot, tail);
-  return true;
-}
-
-void RadixTree::drop_owner_locked(Shard& shard, uint32_t slot, uint32_t entry) {
   WorkerState* st = state(slot);
   auto& lru = st->shards[shard.index];
   auto& pool = shard.entries;
-  Node* node = pool[entry].node;
+  const uint32_t entry = lru.tail;
+  if (entry == kNil) return false;
   ++shard.version;
+  Node* node = pool[entry].node;
+  const uint64_t stamp = pool[entry].stamp;
+  const int at = node->owner_index(slot);
   lru_unlink(pool, lru, entry);
-  publish_tail(pool, lru);
+  pool.release(entry);
+  node->owner_entries()[at] = kNil;
+  if (node->owner_kids()[at] != 0) {
+    // Used since, through a child this worker owns: off the list until that child goes.
+    publish_tail(pool, lru);
+    return true;
+  }
   lru.units -= node->units;
   --lru.nodes;
   st->units.fetch_sub(node->units, std::memory_order_acq_rel);
-  node->remove_owner_at(shard.arena, node->owner_index(slot));
-  pool.release(entry);
+  node->remove_owner_at(shard.arena, at);
+  Node* parent = node->parent;
+  if (parent != shard.root) {
+    // The parent was last used when this, its last child owned by the worker, was: if it is off
+    // the list it goes back at the tail with that stamp (the oldest one), so it is evicted next
+    // unless it was used itself since.
+    const int p = parent->owner_index(slot);
+    if (--parent->owner_kids()[p] == 0 && parent->owner_entries()[p] == kNil) {
+      const uint32_t e = pool.allocate();
+      pool[e].node = parent;
+      pool[e].stamp = stamp;
+      lru_push_back(pool, lru, e);
+      parent->owner_entries()[p] = e;
+    }
+  }
   if (node->nowners == 0) {
     // Ownership is prefix-closed, so a node nobody owns has no owned (hence no) children.
-    node->parent->remove_kid(shard.arena, node->first());
+    parent->remove_kid(shard.arena, node->first());
     free_node(shard, node);
   }
+  publish_tail(pool, lru);
+  return true;
 }
 
 void RadixTree::remove_worker(std::string_view worker_id) {

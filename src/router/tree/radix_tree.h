@@ -19,6 +19,8 @@
 
 namespace dpserve::router::tree {
 
+class ChunkSource;
+
 // What one key unit is. Text keys are UTF-8 and a unit is a character (a byte that is not a
 // continuation byte); token keys are the little-endian bytes of int32 ids and a unit is one id.
 // The tree itself only ever compares bytes, so neither kind is converted or copied to be looked up.
@@ -136,9 +138,9 @@ class RadixTree {
   void insert_locked(Shard& shard, std::string_view key, uint32_t slot, const MatchResult* walked);
   // Evicts `st`'s globally oldest entries until it is within budget; stops if `gen` went stale.
   void trim_worker(WorkerState* st, uint32_t slot, uint64_t gen);
-  // Removes the least recently used entry of `slot` in `shard`; false when it has none there.
+  // Takes the least recently used entry of `slot` in `shard` off its list, and the ownership with
+  // it unless the worker owns a child of that node; false when the list is empty.
   bool evict_one_locked(Shard& shard, uint32_t slot);
-  void drop_owner_locked(Shard& shard, uint32_t slot, uint32_t entry);
   Node* new_node(Shard& shard, std::string_view label, Node* parent, int64_t units);
   // Cuts `child` (a child of `parent` at byte depth `depth`) after `shared` bytes; returns the new
   // node holding the first part, which replaces `child` under `parent`.
@@ -150,6 +152,8 @@ class RadixTree {
 
   const KeyKind kind_;
   const int64_t max_units_;
+  // Blocks for every shard's arena and entry pool; outlives the shards.
+  std::unique_ptr<ChunkSource> chunks_;
   std::unique_ptr<Shard[]> shards_;
 
   // Worker registry. Slots are looked up under a shared lock; states are allocated once per slot

@@ -25,9 +25,11 @@ TreeStats RadixTree::stats() const {
     std::shared_lock lock(registry_mu_);
     for (const auto& [id, slot] : slots_) registry.emplace_back(id, slot);
     // Fixed parts and the registry: shards, slot table, worker states, map nodes and buckets.
-    out.memory_bytes += static_cast<int64_t>(sizeof(RadixTree) + kShards * sizeof(Shard) +
-                                             kMaxWorkers * sizeof(states_[0])) +
-                        2 * kMallocHeader;
+    out.memory_bytes += chunks_->footprint();
+    out.memory_bytes +=
+        static_cast<int64_t>(sizeof(RadixTree) + sizeof(ChunkSource) + kShards * sizeof(Shard) +
+                             kMaxWorkers * sizeof(states_[0])) +
+        3 * kMallocHeader;
     out.memory_bytes += static_cast<int64_t>(next_slot_) *
                         (static_cast<int64_t>(sizeof(WorkerState)) + kMallocHeader);
     out.memory_bytes += static_cast<int64_t>(slots_.bucket_count() * sizeof(void*));
@@ -78,7 +80,7 @@ std::string RadixTree::check_invariants() const {
   for (size_t i = 0; i < kShards; ++i) {
     const Shard& shard = shards_[i];
     const EntryPool& pool = shard.entries;
-    std::vector<int64_t> units(next_slot_, 0), nodes(next_slot_, 0);
+    std::vector<int64_t> units(next_slot_, 0), nodes(next_slot_, 0), listed(next_slot_, 0);
     // (node, byte depth of its label's start)
     std::vector<std::pair<const Node*, size_t>> stack{{shard.root, 0}};
     while (!stack.empty()) {
@@ -99,13 +101,24 @@ std::string RadixTree::check_invariants() const {
         std::unordered_set<uint32_t> slots;
         const uint32_t* entries = n->owner_entries();
         const uint16_t* owner_slots = n->owner_slots();
+        const uint16_t* owner_kids = n->owner_kids();
         for (size_t o = 0; o < n->nowners; ++o) {
           const uint32_t slot = owner_slots[o];
-          if (pool[entries[o]].node != n) return "owner entry points at another node";
+          if (entries[o] != kNil) {
+            if (pool[entries[o]].node != n) return "owner entry points at another node";
+            ++listed[slot];
+          } else if (owner_kids[o] == 0) {
+            return "owner of no child is off the LRU list (never evictable)";
+          }
           if (!slots.insert(slot).second) return "duplicate owner";
           if (n->parent != shard.root && n->parent->owner_index(slot) < 0) {
             return "ownership not prefix-closed";
           }
+          size_t owned_kids = 0;
+          for (size_t c = 0; c < n->nkids; ++c) {
+            if (n->kid_ptrs()[c]->owner_index(slot) >= 0) ++owned_kids;
+          }
+          if (owned_kids != owner_kids[o]) return "owned-children count drift";
           WorkerState* st = slot < next_slot_ ? state(slot) : nullptr;
           if (st == nullptr || !st->live.load()) return "owner slot not live";
           units[slot] += n->units;
@@ -129,8 +142,8 @@ std::string RadixTree::check_invariants() const {
       const auto& lru = st->shards[i];
       if (lru.units != units[s] || lru.nodes != nodes[s]) return "per-shard accounting drift";
       total_units[s] += units[s];
-      // Walk the LRU: stamps never increase towards the tail and every ancestor is ahead.
-      std::unordered_set<const Node*> passed;
+      // Walk the LRU: stamps never increase towards the tail, and the list holds exactly the
+      // owners whose entry is set.
       int64_t count = 0;
       uint32_t prev = kNil;
       for (uint32_t o = lru.head; o != kNil; o = pool[o].next) {
@@ -139,15 +152,11 @@ std::string RadixTree::check_invariants() const {
         if (at < 0 || e.node->owner_entries()[at] != o) return "LRU entry not the node's owner";
         if (e.prev != prev) return "broken LRU links";
         if (prev != kNil && pool[prev].stamp < e.stamp) return "LRU stamps out of order";
-        if (e.node->parent != shard.root && passed.count(e.node->parent) == 0) {
-          return "descendant ahead of its ancestor in the LRU";
-        }
-        passed.insert(e.node);
         prev = o;
-        if (++count > lru.nodes) return "LRU length drift";
+        if (++count > listed[s]) return "LRU length drift";
       }
       if (prev != lru.tail) return "wrong LRU tail";
-      if (count != lru.nodes) return "LRU length drift";
+      if (count != listed[s]) return "LRU length drift";
       if (lru.tail_stamp.load() != (lru.tail != kNil ? pool[lru.tail].stamp : kNoStamp)) {
         return "stale tail stamp";
       }

@@ -29,8 +29,9 @@ namespace dpserve::router::tree {
 inline constexpr uint64_t kNoStamp = std::numeric_limits<uint64_t>::max();
 inline constexpr uint32_t kNil = std::numeric_limits<uint32_t>::max();
 
-// One (worker, node) ownership: a link of that worker's LRU list in the node's shard. Entries live
-// in a per-shard pool and link to each other by 32-bit index; the worker is implied by the list.
+// A link of a worker's LRU list in one shard, for a node that worker owns: a node the worker
+// inserted a key ending at, or that no longer has a child the worker owns. Entries live in a
+// per-shard pool and link to each other by 32-bit index; the worker is implied by the list.
 struct RadixTree::LruEntry {
   uint32_t prev;  // more recent
   uint32_t next;  // older
@@ -38,31 +39,25 @@ struct RadixTree::LruEntry {
   uint64_t stamp;
 };
 
-// Fixed-size LRU entries of one shard, addressed by index, recycled through a free list. The
-// first chunks double from 4 Ki entries, so a small tree stays small; after that every chunk is
-// one huge page, so a big one wastes at most one page and gets few TLB entries.
+// Fixed-size LRU entries of one shard, addressed by index, recycled through a free list. The first
+// chunk is small (4 Ki entries), so a small tree stays small; every later one is a block of the
+// tree's ChunkSource, so a big pool wastes at most one block and sits on huge pages.
 class RadixTree::EntryPool {
  public:
-  static constexpr uint32_t kFirstBits = 12;
-  static constexpr uint32_t kDoublings = 5;
-  // Entries in the doubling chunks, and in each later (huge page) chunk.
-  static constexpr size_t kSmallEntries =
-      (size_t{1} << (kFirstBits + kDoublings)) - (size_t{1} << kFirstBits);
-  static constexpr size_t kBigEntries = (size_t{2} << 20) / sizeof(LruEntry);
+  static constexpr size_t kFirstEntries = 4096;
+  static constexpr size_t kBlockEntries = ChunkSource::kBlock / sizeof(LruEntry);
 
   EntryPool() = default;
   ~EntryPool() { reset(); }
   EntryPool(const EntryPool&) = delete;
   EntryPool& operator=(const EntryPool&) = delete;
 
+  void set_source(ChunkSource* source) { source_ = source; }
+
   LruEntry& operator[](uint32_t i) const {
-    if (i >= kSmallEntries) {
-      const size_t j = i - kSmallEntries;
-      return chunks_[kDoublings + j / kBigEntries][j % kBigEntries];
-    }
-    const uint32_t j = i + (uint32_t{1} << kFirstBits);
-    const int k = std::bit_width(j) - 1 - static_cast<int>(kFirstBits);
-    return chunks_[static_cast<size_t>(k)][j - (uint32_t{1} << (k + kFirstBits))];
+    if (i < kFirstEntries) return chunks_[0][i];
+    const size_t j = i - kFirstEntries;
+    return chunks_[1 + j / kBlockEntries][j % kBlockEntries];
   }
   uint32_t allocate() {
     if (free_ != kNil) {
@@ -71,11 +66,14 @@ class RadixTree::EntryPool {
       return i;
     }
     if (used_ == capacity_) {
-      const size_t n =
-          chunks_.size() < kDoublings ? size_t{1} << (kFirstBits + chunks_.size()) : kBigEntries;
-      chunks_.push_back(static_cast<LruEntry*>(chunk_alloc(n * sizeof(LruEntry))));
-      footprint_ += chunk_footprint(n * sizeof(LruEntry));
-      capacity_ += n;
+      if (chunks_.empty()) {
+        chunks_.push_back(static_cast<LruEntry*>(chunk_alloc(kFirstEntries * sizeof(LruEntry))));
+        footprint_ += chunk_footprint(kFirstEntries * sizeof(LruEntry));
+        capacity_ += kFirstEntries;
+      } else {
+        chunks_.push_back(static_cast<LruEntry*>(source_->take()));
+        capacity_ += kBlockEntries;
+      }
     }
     return static_cast<uint32_t>(used_++);
   }
@@ -84,17 +82,25 @@ class RadixTree::EntryPool {
     free_ = i;
   }
   void reset() {
-    for (LruEntry* c : chunks_) chunk_free(c);
+    for (size_t c = 0; c < chunks_.size(); ++c) {
+      if (c == 0) {
+        chunk_free(chunks_[c]);
+      } else {
+        source_->give(chunks_[c]);
+      }
+    }
     chunks_.clear();
     used_ = capacity_ = 0;
     free_ = kNil;
     footprint_ = 0;
   }
+  // The first chunk and the chunk table; blocks are counted by the source.
   int64_t footprint() const {
     return footprint_ + static_cast<int64_t>(chunks_.capacity() * sizeof(LruEntry*));
   }
 
  private:
+  ChunkSource* source_ = nullptr;
   std::vector<LruEntry*> chunks_;
   size_t used_ = 0;
   size_t capacity_ = 0;
@@ -111,11 +117,14 @@ struct RadixTree::Node {
   // Node* [cap], then the children's first label bytes uint8_t [cap], sorted, nkids used.
   void* kids;
   // owner_log2 == 0: `owners.one` is the only owner (if nowners == 1). Else a table of capacity
-  // 1 << owner_log2: LRU entry index uint32_t [cap], then worker slot uint16_t [cap].
+  // 1 << owner_log2: LRU entry index uint32_t [cap], worker slot uint16_t [cap], owned children
+  // uint16_t [cap]. An owner's entry is kNil while it is off its worker's LRU list (see design doc
+  // "LRU order"); `kids` counts the children this owner also owns (at most 256).
   union {
     struct {
       uint32_t entry;
       uint16_t slot;
+      uint16_t kids;
     } one;
     void* table;
   } owners;
@@ -183,18 +192,27 @@ struct RadixTree::Node {
   uint16_t* owner_slots() {
     return const_cast<uint16_t*>(static_cast<const Node*>(this)->owner_slots());
   }
+  const uint16_t* owner_kids() const {
+    return owner_log2 == 0 ? &owners.one.kids
+                           : reinterpret_cast<const uint16_t*>(
+                                 static_cast<const char*>(owners.table) +
+                                 ((sizeof(uint32_t) + sizeof(uint16_t)) << owner_log2));
+  }
+  uint16_t* owner_kids() {
+    return const_cast<uint16_t*>(static_cast<const Node*>(this)->owner_kids());
+  }
   // Table edits. Tables come from and go back to the shard's arena; a table shrinks back to the
   // inline form at one entry, so a leaf with one owner has no side allocation at all.
   void add_kid(Arena& arena, Node* kid);  // no child with kid's first byte yet
   void remove_kid(Arena& arena, unsigned char c);
   void replace_kid(unsigned char c, Node* kid);
-  void add_owner(Arena& arena, uint16_t slot, uint32_t entry);
+  void add_owner(Arena& arena, uint16_t slot, uint32_t entry, uint16_t owned_kids);
   void remove_owner_at(Arena& arena, int i);
   void resize_kids(Arena& arena, uint8_t log2);
   void resize_owners(Arena& arena, uint8_t log2);
   static size_t kid_table_bytes(uint8_t log2) { return (sizeof(Node*) + 1) << log2; }
   static size_t owner_table_bytes(uint8_t log2) {
-    return (sizeof(uint32_t) + sizeof(uint16_t)) << log2;
+    return (sizeof(uint32_t) + 2 * sizeof(uint16_t)) << log2;
   }
 
   // Position of `slot` among the owners, or -1. Shared prefixes are owned by every worker, so
@@ -231,8 +249,10 @@ struct RadixTree::Shard {
 struct RadixTree::WorkerState {
   struct ShardLru {
     uint32_t head = kNil;  // most recent
-    uint32_t tail = kNil;  // least recent; always a node with no descendant owned by this worker
-    int64_t units = 0;
+    // Least recent. It may own a child (its stamp is then older than the node's real last use):
+    // eviction takes such an entry off the list instead of the ownership (design doc, "LRU").
+    uint32_t tail = kNil;
+    int64_t units = 0;  // of every node this worker owns here, on the list or not
     int64_t nodes = 0;
     // Copy of the tail's stamp readable without the shard lock, to find the globally oldest entry.
     std::atomic<uint64_t> tail_stamp{kNoStamp};
