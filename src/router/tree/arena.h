@@ -22,14 +22,14 @@ void* chunk_alloc(size_t bytes);
 void chunk_free(void* p);
 int64_t chunk_footprint(size_t bytes);
 
-// Hands out fixed 256 KiB blocks carved from 2 MiB huge pages, to every arena and entry pool of
+// Hands out fixed 64 KiB blocks carved from 2 MiB huge pages, to every arena and entry pool of
 // one tree. Sixteen shards each growing their own 2 MiB chunks left up to 2 MiB of each shard's
-// last chunk uncarved (a fifth of a 100 MiB tree of short keys, see docs/benchmarks.md); blocks
-// this size waste at most one per shard and keep the huge pages. Thread-safe (one mutex, taken
-// once per 256 KiB a shard uses).
+// last chunk uncarved (a sixth of a 100 MiB tree of short keys, see docs/benchmarks.md); blocks
+// this size waste at most one per shard and pool and keep the huge pages. Thread-safe (one
+// mutex, taken once per 64 KiB a shard grows).
 class ChunkSource {
  public:
-  static constexpr size_t kBlock = 256 << 10;
+  static constexpr size_t kBlock = 64 << 10;
 
   ChunkSource() = default;
   ~ChunkSource();

@@ -60,8 +60,8 @@ int64_t count_units(KeyKind kind, std::string_view key) {
 
 namespace {
 
-// A label's length and unit count are 32-bit; a longer key is stored up to this many bytes.
-constexpr size_t kMaxKeyBytes = std::numeric_limits<uint32_t>::max();
+// A label's length is 31 bits (Node::label_len); a longer key is stored up to this many bytes.
+constexpr size_t kMaxKeyBytes = (size_t{1} << 31) - 1;
 
 // LRU list edits, on any worker's per-shard list (the types are private to RadixTree).
 template <class Pool, class Lru>
@@ -101,7 +101,7 @@ void lru_push_back(Pool& pool, Lru& lru, uint32_t e) {
 
 template <class Pool, class Lru>
 void publish_tail(const Pool& pool, Lru& lru) {
-  lru.tail_stamp.store(lru.tail != kNil ? pool[lru.tail].stamp : kNoStamp,
+  lru.tail_stamp.store(lru.tail != kNil ? pool[lru.tail].stamp() : kNoStamp,
                        std::memory_order_release);
 }
 
@@ -247,6 +247,9 @@ RadixTree::RadixTree(KeyKind kind, int64_t max_units_per_worker)
       states_(new std::atomic<WorkerState*>[kMaxWorkers]) {
   static_assert(std::is_trivially_destructible_v<Node>);
   static_assert(kMaxWorkers <= std::numeric_limits<uint16_t>::max());
+  static_assert(kMaxWorkers < (1u << 13), "Node::nowners is 13 bits");
+  static_assert(offsetof(Node, label) == 32);
+  static_assert(sizeof(LruEntry) == 20);
   for (size_t i = 0; i < kShards; ++i) {
     shards_[i].index = i;
     shards_[i].arena.set_source(chunks_.get());
@@ -363,15 +366,35 @@ void RadixTree::trim_worker(WorkerState* st, uint32_t slot, uint64_t gen) {
 }
 
 RadixTree::Node* RadixTree::new_node(Shard& shard, std::string_view label, Node* parent,
-                                     int64_t units) {
+                                     size_t depth) {
   const size_t bytes = Node::bytes_for(label.size());
   auto* n = new (shard.arena.allocate(bytes)) Node{};
   n->parent = parent;
   n->label_len = static_cast<uint32_t>(label.size());
-  n->units = static_cast<uint32_t>(units);
   n->large_block = Arena::is_large(bytes) ? 1 : 0;
   std::memcpy(n->label, label.data(), label.size());
+  set_unit_hint(n, depth);
   return n;
+}
+
+void RadixTree::set_unit_hint(Node* n, size_t depth) const {
+  if (kind_ == KeyKind::kTokenIds) {
+    n->unit_hint = depth % 4;
+  } else {
+    n->unit_hint =
+        count_text_units(n->label, n->label_len) == static_cast<int64_t>(n->label_len) ? 1 : 0;
+  }
+}
+
+int64_t RadixTree::node_units(const Node* n) const {
+  if (kind_ == KeyKind::kTokenIds) {
+    // Offsets that start an id (multiples of 4) inside [depth, depth + label_len): only the
+    // depth modulo 4 matters.
+    const size_t start = n->unit_hint;
+    return static_cast<int64_t>((start + n->label_len + 3) / 4 - (start + 3) / 4);
+  }
+  return n->unit_hint != 0 ? static_cast<int64_t>(n->label_len)
+                           : count_text_units(n->label, n->label_len);
 }
 
 void RadixTree::free_node(Shard& shard, Node* node) {
@@ -390,7 +413,7 @@ void RadixTree::free_node(Shard& shard, Node* node) {
 RadixTree::Node* RadixTree::split_locked(Shard& shard, Node* parent, Node* child, size_t shared,
                                          size_t depth) {
   const std::string_view head = child->label_view().substr(0, shared);
-  Node* mid = new_node(shard, head, parent, units_in(head, depth));
+  Node* mid = new_node(shard, head, parent, depth);
   // The child keeps its block, tables, children and LRU entries and becomes the rest: its label
   // moves to the block's front. A long label is thus moved within memory it already has (no fresh
   // pages to fault in, no copy of a 16 KiB suffix on every split, see docs/benchmarks.md); a small
@@ -398,8 +421,9 @@ RadixTree::Node* RadixTree::split_locked(Shard& shard, Node* parent, Node* child
   // ancestors carved out of it, which are stored and alive as long as it is).
   const size_t old_bytes = child->bytes();
   child->label_len -= static_cast<uint32_t>(shared);
-  child->units -= mid->units;
   std::memmove(child->label, child->label + shared, child->label_len);
+  // The rest of an ASCII label is ASCII: count only where it may have changed.
+  if (kind_ == KeyKind::kTokenIds || child->unit_hint == 0) set_unit_hint(child, depth + shared);
   if (child->large_block == 0) shard.arena.shrink_small(child, old_bytes, child->bytes());
   child->parent = mid;
   // `mid` gets every owner of the child, each owning that one child and off its LRU list: its
@@ -437,7 +461,7 @@ void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot,
     Node* child = node->find_child(static_cast<unsigned char>(key[pos]));
     if (child == nullptr) {
       const std::string_view rest = key.substr(pos);
-      Node* leaf = new_node(shard, rest, node, units_in(rest, pos));
+      Node* leaf = new_node(shard, rest, node, pos);
       node->add_kid(shard.arena, leaf);
       path.push_back(leaf);
       break;
@@ -467,7 +491,7 @@ void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot,
   for (size_t k = static_cast<size_t>(top + 1); k < path.size(); ++k) {
     Node* n = path[k];
     n->add_owner(shard.arena, static_cast<uint16_t>(slot), kNil, k < last ? 1 : 0);
-    added += n->units;
+    added += node_units(n);
   }
   lru.units += added;
   lru.nodes += static_cast<int64_t>(last) - top;
@@ -478,11 +502,11 @@ void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot,
   const uint64_t stamp = st->clock.fetch_add(1, std::memory_order_relaxed) + 1;
   if (entry == kNil) {
     entry = pool.allocate();
-    pool[entry].node = leaf;
-    pool[entry].stamp = stamp;
+    pool[entry].set_node(leaf);
+    pool[entry].set_stamp(stamp);
     lru_push_front(pool, lru, entry);
   } else {
-    pool[entry].stamp = stamp;
+    pool[entry].set_stamp(stamp);
     if (lru.head != entry) {
       lru_unlink(pool, lru, entry);
       lru_push_front(pool, lru, entry);
@@ -498,8 +522,8 @@ bool RadixTree::evict_one_locked(Shard& shard, uint32_t slot) {
   const uint32_t entry = lru.tail;
   if (entry == kNil) return false;
   ++shard.version;
-  Node* node = pool[entry].node;
-  const uint64_t stamp = pool[entry].stamp;
+  Node* node = pool[entry].node();
+  const uint64_t stamp = pool[entry].stamp();
   const int at = node->owner_index(slot);
   lru_unlink(pool, lru, entry);
   pool.release(entry);
@@ -509,9 +533,10 @@ bool RadixTree::evict_one_locked(Shard& shard, uint32_t slot) {
     publish_tail(pool, lru);
     return true;
   }
-  lru.units -= node->units;
+  const int64_t units = node_units(node);
+  lru.units -= units;
   --lru.nodes;
-  st->units.fetch_sub(node->units, std::memory_order_acq_rel);
+  st->units.fetch_sub(units, std::memory_order_acq_rel);
   node->remove_owner_at(shard.arena, at);
   Node* parent = node->parent;
   if (parent != shard.root) {
@@ -521,8 +546,8 @@ bool RadixTree::evict_one_locked(Shard& shard, uint32_t slot) {
     const int p = parent->owner_index(slot);
     if (--parent->owner_kids()[p] == 0 && parent->owner_entries()[p] == kNil) {
       const uint32_t e = pool.allocate();
-      pool[e].node = parent;
-      pool[e].stamp = stamp;
+      pool[e].set_node(parent);
+      pool[e].set_stamp(stamp);
       lru_push_back(pool, lru, e);
       parent->owner_entries()[p] = e;
     }

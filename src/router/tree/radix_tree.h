@@ -141,7 +141,12 @@ class RadixTree {
   // Takes the least recently used entry of `slot` in `shard` off its list, and the ownership with
   // it unless the worker owns a child of that node; false when the list is empty.
   bool evict_one_locked(Shard& shard, uint32_t slot);
-  Node* new_node(Shard& shard, std::string_view label, Node* parent, int64_t units);
+  // A node for `label` starting at byte depth `depth` of its keys.
+  Node* new_node(Shard& shard, std::string_view label, Node* parent, size_t depth);
+  // Units in a node's label (from its unit hint, counting a non-ASCII text label).
+  int64_t node_units(const Node* n) const;
+  // Sets the unit hint of `n`, whose label starts at byte depth `depth`.
+  void set_unit_hint(Node* n, size_t depth) const;
   // Cuts `child` (a child of `parent` at byte depth `depth`) after `shared` bytes; returns the new
   // node holding the first part, which replaces `child` under `parent`.
   Node* split_locked(Shard& shard, Node* parent, Node* child, size_t shared, size_t depth);

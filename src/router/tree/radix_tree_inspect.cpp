@@ -53,7 +53,7 @@ TreeStats RadixTree::stats() const {
       const Node* n = stack.back();
       stack.pop_back();
       ++out.nodes;
-      out.stored_units += n->units;
+      out.stored_units += node_units(n);
       out.stored_bytes += n->label_len;
       stack.insert(stack.end(), n->kid_ptrs(), n->kid_ptrs() + n->nkids);
     }
@@ -96,7 +96,12 @@ std::string RadixTree::check_invariants() const {
       if (!is_root) {
         if (n->label_len == 0) return "empty label";
         if (n->nowners == 0) return "node without owners";
-        if (n->units != units_in(n->label_view(), depth)) return "stale unit count";
+        const int64_t n_units = units_in(n->label_view(), depth);
+        if (kind_ == KeyKind::kTokenIds ? n->unit_hint != depth % 4
+                                        : n->unit_hint != (n_units == n->label_len ? 1 : 0)) {
+          return "stale unit hint";
+        }
+        if (node_units(n) != n_units) return "stale unit count";
         if (n->parent == shard.root && n->first() % kShards != i) return "key in wrong shard";
         std::unordered_set<uint32_t> slots;
         const uint32_t* entries = n->owner_entries();
@@ -105,7 +110,7 @@ std::string RadixTree::check_invariants() const {
         for (size_t o = 0; o < n->nowners; ++o) {
           const uint32_t slot = owner_slots[o];
           if (entries[o] != kNil) {
-            if (pool[entries[o]].node != n) return "owner entry points at another node";
+            if (pool[entries[o]].node() != n) return "owner entry points at another node";
             ++listed[slot];
           } else if (owner_kids[o] == 0) {
             return "owner of no child is off the LRU list (never evictable)";
@@ -121,7 +126,7 @@ std::string RadixTree::check_invariants() const {
           if (owned_kids != owner_kids[o]) return "owned-children count drift";
           WorkerState* st = slot < next_slot_ ? state(slot) : nullptr;
           if (st == nullptr || !st->live.load()) return "owner slot not live";
-          units[slot] += n->units;
+          units[slot] += n_units;
           ++nodes[slot];
         }
       }
@@ -148,16 +153,16 @@ std::string RadixTree::check_invariants() const {
       uint32_t prev = kNil;
       for (uint32_t o = lru.head; o != kNil; o = pool[o].next) {
         const LruEntry& e = pool[o];
-        const int at = e.node->owner_index(s);
-        if (at < 0 || e.node->owner_entries()[at] != o) return "LRU entry not the node's owner";
+        const int at = e.node()->owner_index(s);
+        if (at < 0 || e.node()->owner_entries()[at] != o) return "LRU entry not the node's owner";
         if (e.prev != prev) return "broken LRU links";
-        if (prev != kNil && pool[prev].stamp < e.stamp) return "LRU stamps out of order";
+        if (prev != kNil && pool[prev].stamp() < e.stamp()) return "LRU stamps out of order";
         prev = o;
         if (++count > listed[s]) return "LRU length drift";
       }
       if (prev != lru.tail) return "wrong LRU tail";
       if (count != listed[s]) return "LRU length drift";
-      if (lru.tail_stamp.load() != (lru.tail != kNil ? pool[lru.tail].stamp : kNoStamp)) {
+      if (lru.tail_stamp.load() != (lru.tail != kNil ? pool[lru.tail].stamp() : kNoStamp)) {
         return "stale tail stamp";
       }
     }

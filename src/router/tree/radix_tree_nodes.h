@@ -10,6 +10,7 @@
 #include <array>
 #include <atomic>
 #include <bit>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -35,8 +36,31 @@ inline constexpr uint32_t kNil = std::numeric_limits<uint32_t>::max();
 struct RadixTree::LruEntry {
   uint32_t prev;  // more recent
   uint32_t next;  // older
-  Node* node;
-  uint64_t stamp;
+
+  Node* node() const {
+    return reinterpret_cast<Node*>(((uint64_t{hi_ & kNodeHiMask} << 32 | node_lo_) << 3));
+  }
+  void set_node(Node* n) {
+    const uint64_t v = reinterpret_cast<uint64_t>(n) >> 3;
+    assert(v >> 45 == 0);  // user-space x86-64 / AArch64 pointers without 5-level hints
+    node_lo_ = static_cast<uint32_t>(v);
+    hi_ = (hi_ & ~kNodeHiMask) | static_cast<uint32_t>(v >> 32);
+  }
+  uint64_t stamp() const { return uint64_t{hi_ >> kNodeHiBits} << 32 | stamp_lo_; }
+  void set_stamp(uint64_t s) {
+    stamp_lo_ = static_cast<uint32_t>(s);
+    hi_ = (hi_ & kNodeHiMask) | static_cast<uint32_t>(s >> 32) << kNodeHiBits;
+  }
+
+ private:
+  // 20 bytes instead of 24 (there is about one entry per stored key): the node pointer's 45
+  // significant bits (8-byte aligned, below 2^48) and a 51-bit stamp share three words. A
+  // worker's clock would take 2^51 inserts to run out.
+  static constexpr int kNodeHiBits = 13;
+  static constexpr uint32_t kNodeHiMask = (1u << kNodeHiBits) - 1;
+  uint32_t stamp_lo_;
+  uint32_t node_lo_;
+  uint32_t hi_;  // node bits 35..47 (low 13), stamp bits 32..50 (high 19)
 };
 
 // Fixed-size LRU entries of one shard, addressed by index, recycled through a free list. The first
@@ -128,15 +152,20 @@ struct RadixTree::Node {
     } one;
     void* table;
   } owners;
-  uint32_t label_len;
-  uint32_t units;  // unit starts in the label (see design doc "Keys")
-  uint16_t nkids;
-  uint16_t nowners;
-  uint8_t kid_log2;
-  uint8_t owner_log2;
+  // Label length, flags, counts and table sizes in two words, so that the header is 32 bytes: a
+  // node block is rounded up to 8 bytes, and short-key leaves are most of a tree's memory.
+  uint32_t label_len : 31;
   // The node's block came from malloc (above Arena::kMaxSmall). A split keeps the block and moves
   // the label's rest to its front, so the label may since have shrunk below that size.
-  uint8_t large_block;
+  uint32_t large_block : 1;
+  uint32_t nkids : 9;     // at most 256 (one per byte value)
+  uint32_t nowners : 13;  // at most kMaxWorkers
+  uint32_t kid_log2 : 4;
+  uint32_t owner_log2 : 4;
+  // What the label's unit count (design doc "Keys") follows from, instead of storing it: for text
+  // 1 when every byte starts a character (ASCII: units = label_len), else 0 (counted when
+  // needed); for token ids the byte depth of the label's start modulo 4.
+  uint32_t unit_hint : 2;
   char label[];
 
   static size_t bytes_for(size_t label_len) {
