@@ -204,7 +204,7 @@ class Runner {
   // One request: fills `result`.
   net::awaitable<void> send(const RequestSpec& spec, RequestResult& result,
                             Clock::time_point begin) {
-    Request request{bhttp::verb::post, endpoint_.path_prefix + request_path(options_.backend), 11};
+    bhttp::request<bhttp::string_body> request{bhttp::verb::post, endpoint_.path_prefix + request_path(options_.backend), 11};
     request.set(bhttp::field::host, endpoint_.host_header);
     request.set(bhttp::field::content_type, "application/json");
     if (!options_.api_key.empty()) {
@@ -240,14 +240,14 @@ class Runner {
     bool reusable = false;   // the response ended cleanly and allows keep-alive
   };
 
-  net::awaitable<void> exchange(Connection& connection, Request& request, const RequestSpec& spec,
+  net::awaitable<void> exchange(Connection& connection, bhttp::request<bhttp::string_body>& request, const RequestSpec& spec,
                                 RequestResult& result, Clock::time_point begin, Outcome& outcome) {
-    auto& stream = connection.stream;
-    stream.expires_after(std::chrono::duration_cast<Clock::duration>(
+    auto& stream = connection.socket;
+    connection.deadline.expires_after(std::chrono::duration_cast<Clock::duration>(
         std::chrono::duration<double>(options_.request_timeout_secs)));
     auto [write_ec, written] = co_await bhttp::async_write(stream, request, kUse);
     if (write_ec) {
-      outcome.ec = write_ec;
+      outcome.ec = connection.deadline.map(write_ec);
       co_return;
     }
     bhttp::response_parser<bhttp::buffer_body> parser;
@@ -256,7 +256,7 @@ class Runner {
         co_await bhttp::async_read_header(stream, connection.buffer, parser, kUse);
     outcome.got_bytes = parser.got_some();
     if (head_ec) {
-      outcome.ec = head_ec;
+      outcome.ec = connection.deadline.map(head_ec);
       co_return;
     }
     result.status = static_cast<int>(parser.get().result_int());
@@ -294,7 +294,7 @@ class Runner {
       auto [read_ec, n] = co_await bhttp::async_read_some(stream, connection.buffer, parser, kUse);
       if (read_ec == bhttp::error::need_buffer) read_ec = {};
       if (read_ec) {
-        outcome.ec = read_ec;
+        outcome.ec = connection.deadline.map(read_ec);
         co_return;
       }
       std::string_view bytes(buffer, sizeof buffer - parser.get().body().size);
@@ -307,7 +307,7 @@ class Runner {
         if (!data.empty()) take(events.feed(data));
       }
     }
-    stream.expires_never();
+    connection.deadline.expires_never();
     result.latency = seconds_between(begin, Clock::now());
     outcome.reusable = parser.get().keep_alive() && !parser.need_eof();
     if (result.status != 200) {

@@ -97,19 +97,114 @@ std::vector<RouterMetrics::RouteName> metric_routes() {
 constexpr std::string_view kRequestIdHeaders[] = {"x-request-id", "x-correlation-id", "x-trace-id",
                                                   "request-id"};
 
-bool skip_forwarded_header(bhttp::field name, std::string_view raw_name) {
-  if (http::is_hop_by_hop(name)) return true;
-  switch (name) {
-    case bhttp::field::host:
-    case bhttp::field::expect:
-    case bhttp::field::authorization:
+bool skip_forwarded_header(const http::Header& header) {
+  switch (header.kind) {
+    case http::HeaderKind::kHost:
+    case http::HeaderKind::kExpect:
+    case http::HeaderKind::kAuthorization:
+    case http::HeaderKind::kRequestId:
       return true;
     default:
-      return http::beast::iequals(raw_name, "x-request-id");
+      return http::is_hop_by_hop(header.kind);
   }
 }
 
-std::string_view to_view(boost::beast::string_view s) { return {s.data(), s.size()}; }
+std::string_view view_of(const http::beast::flat_buffer& buffer) {
+  return {static_cast<const char*>(buffer.data().data()), buffer.size()};
+}
+
+net::awaitable<http::error_code> read_more(http::Connection& connection) {
+  auto& buffer = connection.buffer;
+  size_t room = std::max<size_t>(buffer.capacity() - buffer.size(), 4096);
+  auto [ec, n] = co_await connection.socket.async_read_some(buffer.prepare(room), kUse);
+  buffer.commit(n);
+  co_return ec;
+}
+
+// Reads the worker's response head into `head` (1xx interim responses skipped). `got_some` says
+// whether any byte of a response arrived (a reused connection that failed before that is retried).
+net::awaitable<http::error_code> read_response_head(http::Connection& connection,
+                                                    http::MessageHead& head, size_t& head_bytes,
+                                                    bool& got_some) {
+  constexpr size_t kMaxHead = 64 * 1024;
+  http::HeadScanner scanner;
+  got_some = connection.buffer.size() > 0;
+  for (;;) {
+    auto scan = scanner.scan(view_of(connection.buffer));
+    if (scan == http::HeadScanner::Result::kFound) {
+      std::string error;
+      auto bytes = view_of(connection.buffer).substr(0, scanner.head_bytes());
+      if (http::parse_response_head(bytes, head, error) != http::ParseResult::kOk) {
+        co_return bhttp::error::bad_status;
+      }
+      if (head.status >= 200 || head.status == 101) {
+        head_bytes = scanner.head_bytes();
+        co_return http::error_code{};
+      }
+      connection.buffer.consume(scanner.head_bytes());  // 100 Continue and the like
+      scanner.reset();
+      continue;
+    }
+    if (scan == http::HeadScanner::Result::kInvalid || connection.buffer.size() > kMaxHead) {
+      co_return bhttp::error::bad_line_ending;
+    }
+    if (auto ec = co_await read_more(connection)) co_return ec;
+    got_some = true;
+  }
+}
+
+// How relaying a response body ended. kDone leaves the connection reusable (nothing of another
+// response read); kDoneAtClose means the body ended with the connection.
+enum class Relay { kDone, kDoneAtClose, kClientGone, kUpstreamBroken };
+
+// Relays the body after the head, already consumed from the buffer. Every write to the client is
+// awaited before more is read: a slow client slows the worker, not our memory.
+net::awaitable<Relay> relay_body(http::Connection& connection, http::Exchange& exchange,
+                                 http::BodyFraming framing, uint64_t length) {
+  auto& buffer = connection.buffer;
+  switch (framing) {
+    case http::BodyFraming::kNone:
+      co_return Relay::kDone;
+    case http::BodyFraming::kLength:
+      while (length > 0) {
+        if (buffer.size() == 0 && co_await read_more(connection)) co_return Relay::kUpstreamBroken;
+        size_t n = static_cast<size_t>(std::min<uint64_t>(buffer.size(), length));
+        if (!co_await exchange.write_body(view_of(buffer).substr(0, n))) {
+          co_return Relay::kClientGone;
+        }
+        buffer.consume(n);
+        length -= n;
+      }
+      co_return Relay::kDone;
+    case http::BodyFraming::kChunked: {
+      http::ChunkedDecoder decoder;
+      for (;;) {
+        if (buffer.size() > 0) {
+          auto* data = static_cast<char*>(buffer.data().data());
+          auto decoded = decoder.decode(data, buffer.size());
+          if (decoded.error) co_return Relay::kUpstreamBroken;
+          if (!co_await exchange.write_body(std::string_view(data, decoded.payload))) {
+            co_return Relay::kClientGone;
+          }
+          buffer.consume(decoded.consumed);
+          if (decoded.done) co_return Relay::kDone;
+        }
+        if (co_await read_more(connection)) co_return Relay::kUpstreamBroken;
+      }
+    }
+    case http::BodyFraming::kUntilClose:
+      for (;;) {
+        if (buffer.size() > 0) {
+          if (!co_await exchange.write_body(view_of(buffer))) co_return Relay::kClientGone;
+          buffer.consume(buffer.size());
+        }
+        auto ec = co_await read_more(connection);
+        if (ec == net::error::eof) co_return Relay::kDoneAtClose;
+        if (ec) co_return Relay::kUpstreamBroken;
+      }
+  }
+  co_return Relay::kUpstreamBroken;
+}
 
 }  // namespace
 
@@ -139,7 +234,7 @@ net::awaitable<void> Router::handle(http::Exchange& exchange) {
 net::awaitable<void> Router::dispatch(http::Exchange& exchange, Clock::time_point start,
                                       size_t& route_index) {
   auto& request = exchange.request();
-  std::string_view target = to_view(request.target());
+  std::string_view target = request.target();
   std::string_view path = target.substr(0, target.find('?'));
 
   const Route* route = nullptr;
@@ -164,9 +259,9 @@ net::awaitable<void> Router::dispatch(http::Exchange& exchange, Clock::time_poin
 
   std::string request_id;
   for (auto name : kRequestIdHeaders) {
-    auto it = request.find(name);
-    if (it != request.end() && !it->value().empty() && it->value().size() <= 256) {
-      request_id = std::string(to_view(it->value()));
+    const http::Header* header = request.find(name);
+    if (header && !header->value.empty() && header->value.size() <= 256) {
+      request_id = std::string(header->value);
       break;
     }
   }
@@ -195,7 +290,7 @@ net::awaitable<void> Router::dispatch(http::Exchange& exchange, Clock::time_poin
   }
   bool needs_key = worker_path || route->auth == Auth::kProtected;
   if (needs_key && !config_.api_key.empty()) {
-    auto presented = to_view(request[bhttp::field::authorization]);
+    auto presented = request.header(http::HeaderKind::kAuthorization);
     constexpr std::string_view kBearer = "Bearer ";
     if (presented.size() != kBearer.size() + config_.api_key.size() ||
         presented.substr(0, kBearer.size()) != kBearer ||
@@ -384,7 +479,10 @@ net::awaitable<void> Router::proxy(http::Exchange& exchange, ApiKind kind,
   // pending upstream read or write, and closing is how the worker learns to stop generating.
   http::Connection* current = nullptr;
   exchange.watch_disconnect([&current] {
-    if (current) current->stream.close();
+    if (current) {
+      http::error_code ignored;
+      current->socket.close(ignored);
+    }
   });
   struct StopWatch {
     http::Exchange& exchange;
@@ -423,24 +521,24 @@ net::awaitable<void> Router::proxy(http::Exchange& exchange, ApiKind kind,
                    splice_dp_rank(body_view, *entry->worker->dp_rank(), splice);
     size_t body_size = spliced ? splice.size() : body.size();
     head.clear();
-    head.append(to_view(request.method_string()));
+    head.append(request.method_string());
     head += ' ';
     head.append(entry->endpoint.path_prefix);
-    head.append(to_view(request.target()));
+    head.append(request.target());
     head.append(" HTTP/1.1\r\nHost: ");
     head.append(entry->endpoint.host_header);
     head.append("\r\n");
-    for (const auto& field : request) {
-      if (skip_forwarded_header(field.name(), to_view(field.name_string()))) continue;
-      head.append(to_view(field.name_string()));
+    for (const auto& header : request.headers()) {
+      if (skip_forwarded_header(header)) continue;
+      head.append(header.name);
       head.append(": ");
-      head.append(to_view(field.value()));
+      head.append(header.value);
       head.append("\r\n");
     }
     if (!config_.api_key.empty()) {
       head.append("Authorization: Bearer ").append(config_.api_key).append("\r\n");
-    } else if (auto it = request.find(bhttp::field::authorization); it != request.end()) {
-      head.append("Authorization: ").append(to_view(it->value())).append("\r\n");
+    } else if (const auto* auth = request.find(http::HeaderKind::kAuthorization)) {
+      head.append("Authorization: ").append(auth->value).append("\r\n");
     }
     head.append("X-Request-Id: ").append(request_id).append("\r\n");
     head.append("Content-Length: ").append(std::to_string(body_size)).append("\r\n\r\n");
@@ -464,16 +562,16 @@ net::awaitable<void> Router::proxy(http::Exchange& exchange, ApiKind kind,
         break;
       }
       current = connection.get();
-      connection->stream.expires_at(deadline);
-      auto [write_ec, written] = co_await net::async_write(connection->stream, buffers, kUse);
-      bhttp::response_parser<bhttp::buffer_body> parser;
-      parser.body_limit(boost::none);
+      connection->deadline.expires_at(deadline);
+      auto [write_ec, written] = co_await net::async_write(connection->socket, buffers, kUse);
+      http::MessageHead& response = connection->head;
+      bool got_some = false;
+      size_t head_bytes = 0;
       http::error_code read_ec = write_ec;
       if (!write_ec) {
-        auto [header_ec, n] =
-            co_await bhttp::async_read_header(connection->stream, connection->buffer, parser, kUse);
-        read_ec = header_ec;
+        read_ec = co_await read_response_head(*connection, response, head_bytes, got_some);
       }
+      read_ec = connection->deadline.map(read_ec);
       if (exchange.client_gone()) {
         current = nullptr;
         metrics_->record_error(kind, "client_disconnected");
@@ -481,9 +579,7 @@ net::awaitable<void> Router::proxy(http::Exchange& exchange, ApiKind kind,
       }
       if (read_ec) {
         current = nullptr;
-        if (connection->reused && !parser.got_some() && read_ec != http::beast::error::timeout) {
-          continue;
-        }
+        if (connection->reused && !got_some && read_ec != http::beast::error::timeout) continue;
         if (read_ec == http::beast::error::timeout) {
           metrics_->record_error(kind, "upstream_timeout");
           co_await exchange.respond_error(
@@ -497,49 +593,30 @@ net::awaitable<void> Router::proxy(http::Exchange& exchange, ApiKind kind,
       }
 
       // From here on bytes reach the client, so there is no retry.
-      auto& response = parser.get();
-      metrics_->record_upstream_status(response.result_int());
-      response.erase("x-request-id");
+      metrics_->record_upstream_status(response.status);
       std::optional<uint64_t> length;
-      if (auto declared = parser.content_length(); declared && !parser.chunked()) {
-        length = *declared;
-      }
-      exchange.begin_stream(response.base(), length);
-      char chunk[16384];
-      bool upstream_ok = true;
-      bool client_ok = true;
-      while (!parser.is_done()) {
-        response.body().data = chunk;
-        response.body().size = sizeof chunk;
-        auto [body_ec, n] =
-            co_await bhttp::async_read_some(connection->stream, connection->buffer, parser, kUse);
-        if (body_ec == bhttp::error::need_buffer) body_ec = {};
-        size_t got = sizeof chunk - response.body().size;
-        // Await each write before reading more: a slow client slows the worker, not our memory.
-        if (got > 0 && !co_await exchange.write_body(std::string_view(chunk, got))) {
-          client_ok = false;
-          break;
-        }
-        if (body_ec) {
-          upstream_ok = false;
-          break;
-        }
-      }
+      if (response.framing == http::BodyFraming::kLength) length = response.content_length;
+      if (response.framing == http::BodyFraming::kNone) length = 0;
+      exchange.begin_stream(response, length);  // copies the head out of the buffer
+      connection->buffer.consume(head_bytes);
+      const bool upstream_keep_alive = response.keep_alive;
+      Relay relay = co_await relay_body(*connection, exchange, response.framing,
+                                        response.content_length);
       current = nullptr;
-      if (!client_ok) {  // the connection closes with `connection`
+      if (relay == Relay::kClientGone) {  // the connection closes with `connection`
         metrics_->record_error(kind, "client_disconnected");
         co_return;
       }
-      if (!upstream_ok) {
+      if (relay == Relay::kUpstreamBroken) {
         // A truncated body must not look complete: drop the client connection.
         spdlog::warn("router: worker {} broke off a response (request {})", entry->worker->url(),
                      request_id);
-        exchange.stream().close();
+        exchange.socket().close();
         metrics_->record_error(kind, "upstream_broken");
         co_return;
       }
       co_await exchange.end_stream();
-      if (response.keep_alive() && !parser.need_eof()) {
+      if (upstream_keep_alive && relay == Relay::kDone) {
         pool.release(entry->endpoint, std::move(connection));
       }
       const std::chrono::duration<double> elapsed = Clock::now() - start;

@@ -53,7 +53,7 @@ struct HttpConnection::Impl {
   std::string send(const std::string& method, const std::string& target, const std::string& body,
                    const Headers& headers, std::chrono::milliseconds timeout) {
     if (auto error = connect(timeout); !error.empty()) return error;
-    Request request{bhttp::string_to_verb(method), target, 11};
+    bhttp::request<bhttp::string_body> request{bhttp::string_to_verb(method), target, 11};
     request.set(bhttp::field::host, "127.0.0.1:" + std::to_string(port));
     bool has_content_type = false;
     for (const auto& [name, value] : headers) {

@@ -37,13 +37,13 @@ struct State {
 State g_state;
 
 int header_int(const Request& request, std::string_view name, int fallback) {
-  auto it = request.find(name);
-  if (it == request.end()) return fallback;
-  return std::atoi(std::string(it->value()).c_str());
+  const Header* header = request.find(name);
+  if (!header) return fallback;
+  return std::atoi(std::string(header->value).c_str());
 }
 
 bool header_set(const Request& request, std::string_view name) {
-  return request.find(name) != request.end();
+  return request.find(name) != nullptr;
 }
 
 net::awaitable<void> sleep_ms(int ms) {
@@ -92,10 +92,10 @@ std::string stats() {
 
 std::string echo(const Request& request) {
   json headers = json::object();
-  for (const auto& field : request) {
-    std::string name(field.name_string());
+  for (const auto& header : request.headers()) {
+    std::string name(header.name);
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    headers[name] = std::string(field.value());
+    headers[name] = std::string(header.value);
   }
   json out = {{"worker", g_state.name},
               {"method", std::string(request.method_string())},
@@ -143,7 +143,7 @@ net::awaitable<void> stream_events(Exchange& exchange, int count) {
     }
     if (close_mid) {
       error_code ec;
-      exchange.stream().socket().close(ec);
+      exchange.socket().close(ec);
       co_return;
     }
   }
@@ -158,7 +158,7 @@ net::awaitable<void> hang(Exchange& exchange) {
   co_await timer.async_wait(kUse);
   ++g_state.cancelled;
   error_code ec;
-  exchange.stream().socket().close(ec);
+  exchange.socket().close(ec);
 }
 
 net::awaitable<void> handle_post(Exchange& exchange) {
@@ -174,7 +174,7 @@ net::awaitable<void> handle_post(Exchange& exchange) {
   }
   if (header_set(request, "x-test-close")) {
     error_code ec;
-    exchange.stream().socket().close(ec);
+    exchange.socket().close(ec);
     co_return;
   }
   int events = header_int(request, "x-test-events", 0);
@@ -195,7 +195,7 @@ net::awaitable<void> handle(Exchange& exchange) {
     co_return;
   }
   if (!g_state.api_key.empty() &&
-      request[bhttp::field::authorization] != "Bearer " + g_state.api_key) {
+      request.header(HeaderKind::kAuthorization) != "Bearer " + g_state.api_key) {
     co_await exchange.respond_error(401, "unauthorized", "test worker: bad key");
     co_return;
   }

@@ -26,7 +26,6 @@ using error_code = boost::system::error_code;
 // Errors come back as values, never as exceptions (cpp-craft.md 2.7).
 inline constexpr auto kUse = net::as_tuple(net::use_awaitable);
 
-using Request = bhttp::request<bhttp::string_body>;
 using Response = bhttp::response<bhttp::string_body>;
 
 }  // namespace dpserve::http

@@ -1,5 +1,7 @@
 #include "common/http/client.h"
 
+#include <boost/asio/connect.hpp>
+
 #include <cerrno>
 #include <sys/socket.h>
 
@@ -42,7 +44,7 @@ net::awaitable<std::unique_ptr<Connection>> ConnectionPool::acquire(const Endpoi
       // A connection parked moments ago is almost never closed by the peer, and if it was, the
       // caller's retry-on-fresh-connection covers it; the probe is a syscall per request, so
       // only connections idle for a while pay it.
-      if (idle >= kProbeAfterIdle && looks_closed(connection->stream.socket())) continue;
+      if (idle >= kProbeAfterIdle && looks_closed(connection->socket)) continue;
       connection->reused = true;
       co_return connection;
     }
@@ -55,21 +57,23 @@ net::awaitable<std::unique_ptr<Connection>> ConnectionPool::acquire(const Endpoi
     co_return nullptr;
   }
   auto connection = std::make_unique<Connection>(executor);
-  connection->stream.expires_after(g_options.connect_timeout);
-  auto [connect_ec, ep] = co_await connection->stream.async_connect(results, kUse);
-  connection->stream.expires_never();
+  connection->buffer.reserve(16 * 1024);
+  connection->deadline.expires_after(g_options.connect_timeout);
+  auto [connect_ec, ep] = co_await net::async_connect(connection->socket, results, kUse);
+  connection->deadline.expires_never();
   if (connect_ec) {
-    ec = connect_ec;
+    ec = connection->deadline.map(connect_ec);
     co_return nullptr;
   }
   error_code ignored;
-  connection->stream.socket().set_option(tcp::no_delay(true), ignored);
+  connection->socket.set_option(tcp::no_delay(true), ignored);
   co_return connection;
 }
 
 void ConnectionPool::release(const Endpoint& endpoint, std::unique_ptr<Connection> connection) {
   if (!connection || connection->buffer.size() != 0) return;  // stray bytes: not reusable
-  connection->stream.expires_never();
+  connection->deadline.expires_never();
+  if (connection->deadline.expired()) return;
   auto& stack = idle_[endpoint.key];
   if (stack.size() >= g_options.max_idle_per_upstream) return;
   connection->idle_since = std::chrono::steady_clock::now();
@@ -87,7 +91,7 @@ net::awaitable<FetchResult> fetch(const Endpoint& endpoint, bhttp::verb method,
                                   std::string_view target, std::string body,
                                   std::string_view bearer, std::chrono::milliseconds timeout) {
   auto& pool = ConnectionPool::local();
-  Request request{method, endpoint.path_prefix + std::string(target), 11};
+  bhttp::request<bhttp::string_body> request{method, endpoint.path_prefix + std::string(target), 11};
   request.set(bhttp::field::host, endpoint.host_header);
   if (!bearer.empty()) request.set(bhttp::field::authorization, "Bearer " + std::string(bearer));
   if (!body.empty() || method == bhttp::verb::post || method == bhttp::verb::put) {
@@ -104,16 +108,18 @@ net::awaitable<FetchResult> fetch(const Endpoint& endpoint, bhttp::verb method,
       co_return result;
     }
     bool reused = connection->reused;
-    connection->stream.expires_after(timeout);
-    auto [write_ec, written] = co_await bhttp::async_write(connection->stream, request, kUse);
+    connection->deadline.expires_after(timeout);
+    auto [write_ec, written] = co_await bhttp::async_write(connection->socket, request, kUse);
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(uint64_t{64} << 20);
     error_code read_ec = write_ec;
     if (!write_ec) {
       auto [ec2, n] =
-          co_await bhttp::async_read(connection->stream, connection->buffer, parser, kUse);
+          co_await bhttp::async_read(connection->socket, connection->buffer, parser, kUse);
       read_ec = ec2;
     }
+    connection->deadline.expires_never();
+    read_ec = connection->deadline.map(read_ec);
     if (read_ec) {
       bool nothing_received = !parser.got_some();
       if (reused && nothing_received && read_ec != beast::error::timeout) continue;

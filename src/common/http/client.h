@@ -3,6 +3,8 @@
 #pragma once
 
 #include "common/http/beast.h"
+#include "common/http/deadline.h"
+#include "common/http/parser.h"
 #include "common/http/url.h"
 
 #include <chrono>
@@ -17,9 +19,11 @@ namespace dpserve::http {
 
 // A connection and its read buffer travel together: bytes read past one response belong to it.
 struct Connection {
-  explicit Connection(const net::any_io_executor& executor) : stream(executor) {}
-  beast::tcp_stream stream;
+  explicit Connection(const net::any_io_executor& executor) : socket(executor), deadline(socket) {}
+  tcp::socket socket;
+  Deadline deadline;
   beast::flat_buffer buffer;
+  MessageHead head;  // the last response head read on it (its header list's capacity is reused)
   bool reused = false;
   std::chrono::steady_clock::time_point idle_since;
 };

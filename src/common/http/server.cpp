@@ -6,7 +6,9 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <exception>
 #include <sys/socket.h>
 
@@ -60,9 +62,11 @@ namespace {
 constexpr auto kWatchDelay = std::chrono::milliseconds(50);
 }  // namespace
 
-Exchange::Exchange(beast::tcp_stream& stream, Request& request, std::string_view peer,
-                   std::chrono::seconds write_timeout, const std::atomic<bool>* draining)
-    : stream_(stream),
+Exchange::Exchange(tcp::socket& socket, Deadline& deadline, Request& request,
+                   std::string_view peer, std::chrono::seconds write_timeout,
+                   const std::atomic<bool>* draining)
+    : socket_(socket),
+      deadline_(deadline),
       request_(request),
       peer_(peer),
       write_timeout_(write_timeout),
@@ -79,73 +83,42 @@ void Exchange::add_response_header(std::string_view name, std::string_view value
   extra_headers_.append("\r\n");
 }
 
-net::awaitable<bool> Exchange::respond(Response& response) {
-  responded_ = true;
-  status_ = response.result_int();
-  if (draining_ && draining_->load(std::memory_order_acquire)) keep_alive_ = false;
-  response.version(request_.version() == 10 ? 10 : 11);
-  response.keep_alive(keep_alive_);
-  // extra_headers_ is already in wire form; parse it back into fields once per response.
-  std::string_view rest = extra_headers_;
-  while (!rest.empty()) {
-    auto eol = rest.find("\r\n");
-    auto line = rest.substr(0, eol);
-    auto colon = line.find(':');
-    response.set(line.substr(0, colon), line.substr(colon + 2));
-    rest.remove_prefix(eol + 2);
-  }
-  response.prepare_payload();
-  stream_.expires_after(write_timeout_);
-  auto [ec, n] = co_await bhttp::async_write(stream_, response, kUse);
-  stream_.expires_never();
+net::awaitable<bool> Exchange::write(std::span<const net::const_buffer> buffers) {
+  deadline_.expires_after(write_timeout_);
+  auto [ec, n] = co_await net::async_write(socket_, buffers, kUse);
+  deadline_.expires_never();
+  head_.clear();
   if (ec) keep_alive_ = false;
   co_return !ec;
 }
 
-net::awaitable<bool> Exchange::respond(unsigned status, std::string body,
-                                       std::string_view content_type) {
-  Response response{static_cast<bhttp::status>(status), 11};
-  response.set(bhttp::field::content_type, content_type);
-  response.body() = std::move(body);
-  co_return co_await respond(response);
-}
-
-net::awaitable<bool> Exchange::respond_error(unsigned status, std::string_view code,
-                                             std::string_view message) {
-  co_return co_await respond(status, common::error_body(status, code, message));
-}
-
-void Exchange::serialize_head(bhttp::response_header<>& head) {
+void Exchange::start_head(unsigned status, std::string_view reason) {
+  responded_ = true;
+  status_ = status;
+  if (draining_ && draining_->load(std::memory_order_acquire)) keep_alive_ = false;
   head_.clear();
   head_.append(request_.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
   char digits[8];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, head.result_int());
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, status);
   head_.append(digits, end);
   head_ += ' ';
-  auto reason = head.reason();
-  if (reason.empty()) reason = bhttp::obsolete_reason(head.result());
-  head_.append(reason.data(), reason.size());
-  head_.append("\r\n");
-  for (const auto& field : head) {
-    if (is_hop_by_hop(field.name())) continue;
-    head_.append(field.name_string().data(), field.name_string().size());
-    head_.append(": ");
-    head_.append(field.value().data(), field.value().size());
-    head_.append("\r\n");
+  if (reason.empty()) {
+    auto text = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+    reason = std::string_view(text.data(), text.size());
   }
-  head_.append(extra_headers_);
+  head_.append(reason);
+  head_.append("\r\n");
 }
 
-void Exchange::begin_stream(bhttp::response_header<>& head,
-                            std::optional<uint64_t> content_length) {
-  responded_ = true;
-  status_ = head.result_int();
-  if (draining_ && draining_->load(std::memory_order_acquire)) keep_alive_ = false;
-  streaming_ = true;
-  serialize_head(head);
+// Adds our headers and the framing: Content-Length when known, otherwise chunked (HTTP/1.1) or
+// close-delimited (HTTP/1.0).
+void Exchange::finish_head(std::optional<uint64_t> content_length) {
+  head_.append(extra_headers_);
   if (content_length) {
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, *content_length);
     head_.append("Content-Length: ");
-    head_.append(std::to_string(*content_length));
+    head_.append(digits, end);
     head_.append("\r\n");
   } else if (request_.version() >= 11) {
     chunked_ = true;
@@ -154,6 +127,64 @@ void Exchange::begin_stream(bhttp::response_header<>& head,
     keep_alive_ = false;  // the end of the body is the end of the connection
   }
   head_.append(keep_alive_ ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+}
+
+net::awaitable<bool> Exchange::respond(Response& response) {
+  start_head(response.result_int(), std::string_view(response.reason().data(),
+                                                     response.reason().size()));
+  for (const auto& field : response) {
+    if (is_hop_by_hop(field.name())) continue;
+    head_.append(field.name_string().data(), field.name_string().size());
+    head_.append(": ");
+    head_.append(field.value().data(), field.value().size());
+    head_.append("\r\n");
+  }
+  finish_head(response.body().size());
+  std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(response.body())};
+  co_return co_await write(buffers);
+}
+
+net::awaitable<bool> Exchange::respond(unsigned status, std::string body,
+                                       std::string_view content_type) {
+  start_head(status, {});
+  head_.append("Content-Type: ");
+  head_.append(content_type);
+  head_.append("\r\n");
+  finish_head(body.size());
+  std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(body)};
+  co_return co_await write(buffers);
+}
+
+net::awaitable<bool> Exchange::respond_error(unsigned status, std::string_view code,
+                                             std::string_view message) {
+  co_return co_await respond(status, common::error_body(status, code, message));
+}
+
+void Exchange::begin_stream(const bhttp::response_header<>& head,
+                            std::optional<uint64_t> content_length) {
+  start_head(head.result_int(), std::string_view(head.reason().data(), head.reason().size()));
+  for (const auto& field : head) {
+    if (is_hop_by_hop(field.name())) continue;
+    head_.append(field.name_string().data(), field.name_string().size());
+    head_.append(": ");
+    head_.append(field.value().data(), field.value().size());
+    head_.append("\r\n");
+  }
+  streaming_ = true;
+  finish_head(content_length);
+}
+
+void Exchange::begin_stream(const MessageHead& head, std::optional<uint64_t> content_length) {
+  start_head(head.status, head.reason);
+  for (const auto& field : head.headers) {
+    if (is_hop_by_hop(field.kind) || field.kind == HeaderKind::kRequestId) continue;
+    head_.append(field.name);
+    head_.append(": ");
+    head_.append(field.value);
+    head_.append("\r\n");
+  }
+  streaming_ = true;
+  finish_head(content_length);
 }
 
 net::awaitable<bool> Exchange::write_body(std::string_view data) {
@@ -169,27 +200,14 @@ net::awaitable<bool> Exchange::write_body(std::string_view data) {
   std::array<net::const_buffer, 4> buffers{
       net::buffer(head_), net::const_buffer(prefix, prefix_len),
       net::const_buffer(data.data(), data.size()), net::const_buffer("\r\n", chunked_ ? 2 : 0)};
-  stream_.expires_after(write_timeout_);
-  auto [ec, n] = co_await net::async_write(stream_, buffers, kUse);
-  stream_.expires_never();
-  head_.clear();
-  if (ec) {
-    keep_alive_ = false;
-    co_return false;
-  }
-  co_return true;
+  co_return co_await write(buffers);
 }
 
 net::awaitable<bool> Exchange::end_stream() {
   std::array<net::const_buffer, 2> buffers{net::buffer(head_),
                                            net::const_buffer("0\r\n\r\n", chunked_ ? 5 : 0)};
   if (buffers[0].size() + buffers[1].size() == 0) co_return true;
-  stream_.expires_after(write_timeout_);
-  auto [ec, n] = co_await net::async_write(stream_, buffers, kUse);
-  stream_.expires_never();
-  head_.clear();
-  if (ec) keep_alive_ = false;
-  co_return !ec;
+  co_return co_await write(buffers);
 }
 
 void Exchange::watch_disconnect(std::function<void()> on_gone) {
@@ -197,9 +215,9 @@ void Exchange::watch_disconnect(std::function<void()> on_gone) {
     watch_->on_gone = std::move(on_gone);
     return;
   }
-  watch_ = std::make_shared<Watch>(stream_.get_executor());
+  watch_ = std::make_shared<Watch>(socket_.get_executor());
   watch_->on_gone = std::move(on_gone);
-  auto* socket = &stream_.socket();
+  auto* socket = &socket_;
   // The socket is touched only while the watch is active, and the watch is deactivated before
   // the exchange (and so the connection) goes away. A peeking receive sees both a close (0 bytes)
   // and a reset without consuming a pipelined request.
@@ -238,7 +256,7 @@ void Exchange::stop_watching() {
   watch_->delay.cancel();
   if (!watch_->armed) return;
   error_code ec;
-  stream_.socket().cancel(ec);
+  socket_.cancel(ec);
 }
 
 bool Exchange::client_gone() const { return watch_ && watch_->gone; }
@@ -264,6 +282,135 @@ class ScopedCount {
 };
 }  // namespace
 
+namespace {
+
+// Why a request could not be read; status 0 closes the connection without an answer (the client
+// went away, timed out or stopped mid-request).
+struct ReadFailure {
+  unsigned status = 0;
+  std::string_view code;
+  std::string message;
+};
+
+constexpr size_t kMinRead = 4096;
+
+std::string_view view_of(const beast::flat_buffer& buffer) {
+  return {static_cast<const char*>(buffer.data().data()), buffer.size()};
+}
+
+net::awaitable<error_code> read_more(tcp::socket& socket, beast::flat_buffer& buffer) {
+  size_t room = buffer.capacity() - buffer.size();
+  auto [ec, n] = co_await socket.async_read_some(buffer.prepare(std::max(room, kMinRead)), kUse);
+  buffer.commit(n);
+  co_return ec;
+}
+
+net::awaitable<bool> send_continue(tcp::socket& socket) {
+  static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  auto [ec, n] = co_await net::async_write(socket, net::buffer(kContinue), kUse);
+  co_return !ec;
+}
+
+// Reads one request (head and whole body) into `request`; bytes after it stay in `buffer` (a
+// pipelined request). False when the connection must close, with `failure` saying whether to
+// answer first.
+net::awaitable<bool> read_request(tcp::socket& socket, beast::flat_buffer& buffer,
+                                  Request& request, const ServerOptions& options,
+                                  ReadFailure& failure) {
+  HeadScanner scanner;
+  for (;;) {
+    auto scan = scanner.scan(view_of(buffer));
+    if (scan == HeadScanner::Result::kFound) break;
+    if (scan == HeadScanner::Result::kInvalid) {
+      failure = {400, "bad_request", "malformed HTTP request: a line does not end with CRLF"};
+      co_return false;
+    }
+    if (buffer.size() >= options.header_limit) break;
+    if (co_await read_more(socket, buffer)) co_return false;
+  }
+  if (scanner.head_bytes() == 0 || scanner.head_bytes() > options.header_limit) {
+    failure = {431, "header_too_large", "request head exceeds the configured limit"};
+    co_return false;
+  }
+  std::string error;
+  if (request.parse(view_of(buffer).substr(0, scanner.head_bytes()), error) != ParseResult::kOk) {
+    failure = {400, "bad_request", "malformed HTTP request: " + error};
+    co_return false;
+  }
+  buffer.consume(scanner.head_bytes());
+  const MessageHead& head = request.head();
+  std::string& body = request.body();
+  const bool may_continue = head.expect_continue && head.version == 11;
+  if (head.framing == BodyFraming::kLength) {
+    if (head.content_length > options.body_limit) {
+      failure = {413, "payload_too_large", "request body exceeds the configured limit"};
+      co_return false;
+    }
+    const size_t length = head.content_length;
+    size_t have = std::min(buffer.size(), length);
+    if (may_continue && have < length && !co_await send_continue(socket)) co_return false;
+    // The rest is read straight into the body: no copy, and never past this request.
+    body.resize(length);
+    std::memcpy(body.data(), buffer.data().data(), have);
+    buffer.consume(have);
+    while (have < length) {
+      auto [ec, n] =
+          co_await socket.async_read_some(net::buffer(body.data() + have, length - have), kUse);
+      if (ec) co_return false;
+      have += n;
+    }
+  } else if (head.framing == BodyFraming::kChunked) {
+    if (may_continue && !co_await send_continue(socket)) co_return false;
+    ChunkedDecoder decoder;
+    for (;;) {
+      if (buffer.size() > 0) {
+        auto* data = static_cast<char*>(buffer.data().data());
+        auto decoded = decoder.decode(data, buffer.size());
+        if (decoded.error) {
+          failure = {400, "bad_request", "malformed HTTP request: bad chunked body"};
+          co_return false;
+        }
+        if (body.size() + decoded.payload > options.body_limit) {
+          failure = {413, "payload_too_large", "request body exceeds the configured limit"};
+          co_return false;
+        }
+        body.append(data, decoded.payload);
+        buffer.consume(decoded.consumed);
+        if (decoded.done) break;
+      }
+      if (co_await read_more(socket, buffer)) co_return false;
+    }
+  }
+  co_return true;
+}
+
+// Answers a request that could not be read, then closes with a lingering read so that closing
+// with unread bytes does not reset the connection before the client reads the answer.
+net::awaitable<void> reject(tcp::socket& socket, Deadline& deadline, const ReadFailure& failure,
+                            const ServerOptions& options) {
+  std::string body = common::error_body(failure.status, failure.code, failure.message);
+  auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(failure.status));
+  std::string head = "HTTP/1.1 " + std::to_string(failure.status) + " ";
+  head.append(reason.data(), reason.size());
+  head.append("\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ");
+  head.append(std::to_string(body.size()));
+  head.append("\r\n\r\n");
+  std::array<net::const_buffer, 2> buffers{net::buffer(head), net::buffer(body)};
+  deadline.expires_after(options.write_timeout);
+  co_await net::async_write(socket, buffers, kUse);
+  error_code ec;
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  deadline.expires_after(std::chrono::seconds(2));
+  char sink[8192];
+  for (size_t drained = 0; drained < (size_t{16} << 20);) {
+    auto [drain_ec, n] = co_await socket.async_read_some(net::buffer(sink), kUse);
+    if (drain_ec) break;
+    drained += n;
+  }
+}
+
+}  // namespace
+
 net::awaitable<void> serve_connection(tcp::socket socket, const Handler& handler,
                                       const ServerOptions& options) {
   ScopedCount connection(options.active_connections);
@@ -271,67 +418,31 @@ net::awaitable<void> serve_connection(tcp::socket socket, const Handler& handler
   socket.set_option(tcp::no_delay(true), ec);
   std::string peer;
   if (auto endpoint = socket.remote_endpoint(ec); !ec) peer = endpoint.address().to_string();
-  beast::tcp_stream stream(std::move(socket));
+  Deadline deadline(socket);
   // Without an initial capacity the buffer grows from 512 bytes and every body read is a 512-byte
   // syscall (measured: 0.1x nginx's req/s at 128 KiB bodies). 64 KiB per connection keeps large
-  // prompts to a few reads.
+  // heads and pipelined requests to a few reads; large bodies are read into the body directly.
   beast::flat_buffer buffer;
   buffer.reserve(kReadBufferBytes);
+  Request request;
   for (;;) {
     if (buffer.capacity() > kMaxIdleBufferBytes && buffer.size() == 0) {
       buffer = beast::flat_buffer();  // give back what one huge request grew
       buffer.reserve(kReadBufferBytes);
     }
-    bhttp::request_parser<bhttp::string_body> parser;
-    parser.body_limit(options.body_limit);
-    parser.header_limit(options.header_limit);
-    stream.expires_after(options.read_timeout);
-    auto [read_ec, bytes] = co_await bhttp::async_read(stream, buffer, parser, kUse);
-    stream.expires_never();
-    if (read_ec) {
-      unsigned status = 0;
-      std::string_view code;
-      if (read_ec == bhttp::error::body_limit) {
-        status = 413;
-        code = "payload_too_large";
-      } else if (read_ec == bhttp::error::header_limit) {
-        status = 431;
-        code = "header_too_large";
-      } else if (read_ec.category() ==
-                     bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
-                 read_ec != bhttp::error::end_of_stream &&
-                 read_ec != bhttp::error::partial_message) {
-        status = 400;
-        code = "bad_request";
-      }
-      if (status != 0) {
-        std::string message = "request body exceeds the configured limit";
-        if (status != 413) message = "malformed HTTP request: " + read_ec.message();
-        Response response{static_cast<bhttp::status>(status), 11};
-        response.set(bhttp::field::content_type, "application/json");
-        response.set(bhttp::field::connection, "close");
-        response.body() = common::error_body(status, code, message);
-        response.prepare_payload();
-        stream.expires_after(options.write_timeout);
-        co_await bhttp::async_write(stream, response, kUse);
-        // Lingering close: read and drop what the client is still sending (bounded), so closing
-        // with unread bytes does not reset the connection before the client reads the answer.
-        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-        stream.expires_after(std::chrono::seconds(2));
-        char sink[8192];
-        for (size_t drained = 0; drained < (size_t{16} << 20);) {
-          auto [drain_ec, n] = co_await stream.async_read_some(net::buffer(sink), kUse);
-          if (drain_ec) break;
-          drained += n;
-        }
-      }
+    if (request.body().capacity() > kMaxIdleBufferBytes) request.body() = std::string();
+    ReadFailure failure;
+    deadline.expires_after(options.read_timeout);
+    bool read = co_await read_request(socket, buffer, request, options, failure);
+    deadline.expires_never();
+    if (!read) {
+      if (failure.status != 0) co_await reject(socket, deadline, failure, options);
       break;
     }
-    Request& request = parser.get();
     bool keep_alive = false;
     {
       ServerState* state = options.state;
-      Exchange exchange(stream, request, peer, options.write_timeout,
+      Exchange exchange(socket, deadline, request, peer, options.write_timeout,
                         state ? &state->draining : nullptr);
       ScopedCount in_flight(state ? &state->in_flight : nullptr);
       bool failed = false;
@@ -352,8 +463,9 @@ net::awaitable<void> serve_connection(tcp::socket socket, const Handler& handler
     }
     if (!keep_alive) break;
   }
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream.socket().close(ec);
+  deadline.expires_never();
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  socket.close(ec);
 }
 
 Server::Server(ServerOptions options, Handler handler)

@@ -4,6 +4,8 @@
 #pragma once
 
 #include "common/http/beast.h"
+#include "common/http/deadline.h"
+#include "common/http/request.h"
 
 #include <atomic>
 #include <chrono>
@@ -11,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -45,7 +48,7 @@ struct ServerOptions {
 class Exchange {
  public:
   // `draining`, when set and true at the time a response begins, makes it the connection's last.
-  Exchange(beast::tcp_stream& stream, Request& request, std::string_view peer,
+  Exchange(tcp::socket& socket, Deadline& deadline, Request& request, std::string_view peer,
            std::chrono::seconds write_timeout, const std::atomic<bool>* draining = nullptr);
   ~Exchange();
   Exchange(const Exchange&) = delete;
@@ -53,7 +56,7 @@ class Exchange {
 
   Request& request() { return request_; }
   std::string_view peer() const { return peer_; }
-  beast::tcp_stream& stream() { return stream_; }
+  tcp::socket& socket() { return socket_; }
 
   // Sends a whole response (keep-alive follows the request). Content-Length is set here.
   net::awaitable<bool> respond(Response& response);
@@ -67,7 +70,10 @@ class Exchange {
   // `content_length` is set, otherwise chunked (HTTP/1.1) or close-delimited (HTTP/1.0). The head
   // goes out with the first body write (one syscall). Every write completes before it returns,
   // which is the back-pressure: a slow client slows the producer instead of growing a buffer.
-  void begin_stream(bhttp::response_header<>& head, std::optional<uint64_t> content_length);
+  void begin_stream(const bhttp::response_header<>& head, std::optional<uint64_t> content_length);
+  // The same from a parsed head (the proxy relaying a worker's response): hop-by-hop headers and
+  // x-request-id are dropped.
+  void begin_stream(const MessageHead& head, std::optional<uint64_t> content_length);
   net::awaitable<bool> write_body(std::string_view data);
   net::awaitable<bool> end_stream();
 
@@ -89,15 +95,18 @@ class Exchange {
   bool keep_alive() const { return keep_alive_; }
 
  private:
-  void serialize_head(bhttp::response_header<>& head);
+  void start_head(unsigned status, std::string_view reason);
+  void finish_head(std::optional<uint64_t> content_length);
+  net::awaitable<bool> write(std::span<const net::const_buffer> buffers);
 
-  beast::tcp_stream& stream_;
+  tcp::socket& socket_;
+  Deadline& deadline_;
   Request& request_;
   std::string_view peer_;
   std::chrono::seconds write_timeout_;
   const std::atomic<bool>* draining_;
   std::string extra_headers_;  // "name: value\r\n" lines
-  std::string head_;           // serialized header waiting for the first body write
+  std::string head_;           // serialized head waiting for the first body write
   bool responded_ = false;
   unsigned status_ = 0;
   bool keep_alive_ = true;

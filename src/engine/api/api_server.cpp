@@ -34,9 +34,9 @@ std::string path_of(const http::Request& request) {
 
 // The X-Data-Parallel-Rank header overrides the body's routed_dp_rank.
 std::optional<int> header_rank(const http::Request& request, std::string* error) {
-  auto it = request.find("x-data-parallel-rank");
-  if (it == request.end()) return std::nullopt;
-  std::string_view value = it->value();
+  const http::Header* header = request.find("x-data-parallel-rank");
+  if (!header) return std::nullopt;
+  std::string_view value = header->value;
   int rank = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), rank);
   if (ec != std::errc() || end != value.data() + value.size()) {
@@ -54,7 +54,7 @@ struct WatchGuard {
 
 bool authorized(const EngineContext& context, const http::Request& request) {
   if (context.options.api_key.empty()) return true;
-  return request[bhttp::field::authorization] == "Bearer " + context.options.api_key;
+  return request.header(http::HeaderKind::kAuthorization) == "Bearer " + context.options.api_key;
 }
 
 void stream_head(bhttp::response_header<>& head) {

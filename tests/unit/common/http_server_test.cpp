@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/read_until.hpp>
+
 #include <atomic>
 #include <thread>
 
@@ -113,6 +115,80 @@ TEST(HttpServer, MalformedRequestGives400) {
   EXPECT_EQ(http_request(server.port(), "GET", "/x").status, 200);
 }
 
+TEST(HttpServer, ChunkedBodiesPipeliningAndContinue) {
+  RunningServer server(echo_handler);
+  HttpConnection connection(server.port());
+  // A chunked body, a pipelined request right behind it, and one that asks for 100-continue
+  // with its body already sent (so no interim answer); the last one closes the connection so
+  // that `raw` returns.
+  auto reply = connection.raw(
+      "POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n"
+      "\r\nPOST /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nfg"
+      "POST /c HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n"
+      "\r\nhi");
+  EXPECT_NE(reply.find("POST abcde"), std::string::npos) << reply;
+  EXPECT_LT(reply.find("POST abcde"), reply.find("POST fg")) << reply;
+  EXPECT_EQ(reply.find("100 Continue"), std::string::npos) << reply;
+  EXPECT_NE(reply.find("POST hi"), std::string::npos) << reply;
+  EXPECT_NE(reply.find("Connection: close"), std::string::npos) << reply;
+}
+
+TEST(HttpServer, ExpectContinueGetsAnInterimAnswer) {
+  RunningServer server(echo_handler);
+  net::io_context context;
+  tcp::socket socket(context);
+  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server.port()));
+  net::write(socket, net::buffer(std::string_view(
+                         "POST /c HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")));
+  std::string reply;
+  net::read_until(socket, net::dynamic_buffer(reply), "\r\n\r\n");
+  EXPECT_EQ(reply, "HTTP/1.1 100 Continue\r\n\r\n");
+  reply.clear();
+  net::write(socket, net::buffer(std::string_view("hi")));
+  net::read_until(socket, net::dynamic_buffer(reply), "POST hi");
+  EXPECT_NE(reply.find("200 OK"), std::string::npos) << reply;
+}
+
+TEST(HttpServer, HeadLimitAndBadChunksAreRejected) {
+  ServerOptions options;
+  options.header_limit = 1024;
+  RunningServer server(echo_handler, options);
+  {
+    HttpConnection connection(server.port());
+    auto reply = connection.raw("GET / HTTP/1.1\r\nX: " + std::string(2000, 'a') + "\r\n\r\n");
+    EXPECT_NE(reply.find("431"), std::string::npos) << reply;
+    EXPECT_NE(reply.find("header_too_large"), std::string::npos) << reply;
+  }
+  {
+    HttpConnection connection(server.port());
+    auto reply = connection.raw(
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n");
+    EXPECT_NE(reply.find("400"), std::string::npos) << reply;
+    EXPECT_NE(reply.find("chunked"), std::string::npos) << reply;
+  }
+  {
+    HttpConnection connection(server.port());
+    auto reply = connection.raw(
+        "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n");
+    EXPECT_NE(reply.find("400"), std::string::npos) << reply;
+  }
+  EXPECT_EQ(http_request(server.port(), "GET", "/x").status, 200);
+}
+
+TEST(HttpServer, IdleAndSlowClientsTimeOut) {
+  ServerOptions options;
+  options.read_timeout = std::chrono::seconds(1);
+  RunningServer server(echo_handler, options);
+  HttpConnection connection(server.port());
+  // Half a head, then nothing: the server closes the connection after read_timeout.
+  auto start = std::chrono::steady_clock::now();
+  auto reply = connection.raw("GET / HTTP/1.1\r\nHost: a\r\n", std::chrono::seconds(5));
+  auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(reply, "");
+  EXPECT_GE(waited, std::chrono::milliseconds(900));
+  EXPECT_LT(waited, std::chrono::milliseconds(3000));
+}
+
 TEST(HttpServer, ManyThreadsShareOnePort) {
   ServerOptions options;
   options.threads = 3;
@@ -172,6 +248,35 @@ TEST(HttpClient, FetchReusesPooledConnections) {
   for (auto& result : results) EXPECT_EQ(result.status, 200) << result.ec.message();
   EXPECT_EQ(results[2].body, "{\"n\":3}");
   EXPECT_EQ(idle_after, 1u);  // one connection served all three
+}
+
+TEST(HttpClient, FetchTimesOut) {
+  RunningServer server([](Exchange& exchange) -> net::awaitable<void> {
+    net::steady_timer timer(co_await net::this_coro::executor, std::chrono::seconds(3));
+    co_await timer.async_wait(kUse);
+    co_await exchange.respond(200, "late");
+  });
+  std::string error;
+  auto endpoint = parse_endpoint("http://127.0.0.1:" + std::to_string(server.port()), error);
+  ASSERT_TRUE(endpoint);
+  net::io_context context;
+  FetchResult result;
+  bool done = false;
+  auto start = std::chrono::steady_clock::now();
+  net::co_spawn(
+      context,
+      [&]() -> net::awaitable<void> {
+        result = co_await fetch(*endpoint, bhttp::verb::get, "/", "", "",
+                                std::chrono::milliseconds(300));
+        done = true;
+        ConnectionPool::local().forget(*endpoint);
+      },
+      net::detached);
+  context.run_for(std::chrono::seconds(5));
+  auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(done);
+  EXPECT_EQ(result.ec, beast::error::timeout) << result.ec.message();
+  EXPECT_LT(waited, std::chrono::milliseconds(2000));
 }
 
 TEST(HttpClient, ConnectFailureIsAnError) {
