@@ -46,8 +46,29 @@ int64_t chunk_footprint(size_t bytes) {
   return static_cast<int64_t>(chunk_size(bytes)) + kMallocHeader;
 }
 
+namespace {
+
+// A fresh 2 MiB-aligned mapping, advised for a huge page. Not from malloc: a heap range that was
+// used before is already mapped in 4 KiB pages (the advice then changes nothing), and freeing into
+// the heap kept or trimmed it at glibc's discretion.
+void* map_huge_page() {
+  const size_t span = 2 * kHugePage;
+  void* raw = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) throw std::bad_alloc();
+  const auto start = reinterpret_cast<uintptr_t>(raw);
+  const uintptr_t aligned = (start + kHugePage - 1) & ~uintptr_t{kHugePage - 1};
+  if (aligned != start) munmap(raw, aligned - start);
+  const uintptr_t end = aligned + kHugePage;
+  if (end != start + span) munmap(reinterpret_cast<void*>(end), start + span - end);
+  void* p = reinterpret_cast<void*>(aligned);
+  madvise(p, kHugePage, MADV_HUGEPAGE);
+  return p;
+}
+
+}  // namespace
+
 ChunkSource::~ChunkSource() {
-  for (void* p : pages_) chunk_free(p);
+  for (void* p : pages_) munmap(p, kHugePage);
 }
 
 void* ChunkSource::take() {
@@ -59,7 +80,7 @@ void* ChunkSource::take() {
     return p;
   }
   if (pages_.empty() || carved_ == kHugePage / kBlock) {
-    pages_.push_back(chunk_alloc(kHugePage));
+    pages_.push_back(map_huge_page());
     carved_ = 0;
   }
   return static_cast<char*>(pages_.back()) + kBlock * carved_++;
@@ -70,7 +91,7 @@ void ChunkSource::give(void* block) {
   --out_;
   if (out_ == 0) {
     // Everything is back (the tree was cleared): hand the pages to the system.
-    for (void* p : pages_) chunk_free(p);
+    for (void* p : pages_) munmap(p, kHugePage);
     pages_.clear();
     free_.clear();
     carved_ = 0;
@@ -81,7 +102,7 @@ void ChunkSource::give(void* block) {
 
 int64_t ChunkSource::footprint() const {
   std::lock_guard lock(mu_);
-  return static_cast<int64_t>(pages_.size()) * chunk_footprint(kHugePage) +
+  return static_cast<int64_t>(pages_.size() * kHugePage) +
          static_cast<int64_t>(free_.capacity() + pages_.capacity()) *
              static_cast<int64_t>(sizeof(void*));
 }
