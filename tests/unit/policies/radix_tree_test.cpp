@@ -114,6 +114,53 @@ TEST(RadixTree, RepeatedPrefixAtTheListHeadStillRefreshesTheRestOfThePath) {
   EXPECT_EQ(tree.check_invariants(), "");
 }
 
+TEST(RadixTree, NodeUsedSinceThroughAChildIsEvictedOnlyAfterThatChild) {
+  // Only a key's last node is stamped; an older entry of a node whose child the worker owns is
+  // taken off the list, not evicted, and the node comes back at the tail with the child's stamp
+  // when that child goes (design doc, invariant 4). All keys start with 'a': one shard, one list.
+  RadixTree tree(KeyKind::kText, 6);
+  tree.insert("ab", "w");    // "ab" stamped 1
+  tree.insert("abcd", "w");  // "cd" stamped 2; "ab" keeps stamp 1 but now owns a child
+  tree.insert("aq", "w");    // splits "ab" into "a" + "b"; "q" stamped 3; 5 units
+  EXPECT_EQ(tree.worker_units("w"), 5);
+  EXPECT_EQ(tree.check_invariants(), "");
+  // 8 units: the tail "b" (stamp 1) owns "cd", so it only leaves the list; "cd" (stamp 2) goes,
+  // and "b" is back at the tail with stamp 2.
+  tree.insert("azzz", "w");
+  EXPECT_EQ(tree.worker_units("w"), 6);
+  EXPECT_EQ(tree.match("abcd").max_matched_units, 2);
+  EXPECT_EQ(tree.match("aq").max_matched_units, 2);
+  EXPECT_EQ(tree.match("azzz").max_matched_units, 4);
+  EXPECT_EQ(tree.check_invariants(), "");
+  // 7 units: now "b" is the oldest owner-leaf and goes; "a" still owns "q" and "zzz".
+  tree.insert("ar", "w");
+  EXPECT_EQ(tree.worker_units("w"), 6);
+  EXPECT_EQ(tree.match("abcd").max_matched_units, 1);
+  EXPECT_EQ(tree.match("ar").max_matched_units, 2);
+  EXPECT_EQ(tree.match("azzz").max_matched_units, 4);
+  EXPECT_EQ(tree.check_invariants(), "");
+}
+
+TEST(RadixTree, UnitsOfNonAsciiLabelsAreCountedOnEviction) {
+  // Labels that are not ASCII have no stored unit count: it is counted from the label when they
+  // are evicted, and must leave the totals exactly at what is left.
+  const std::string e_acute = "\xC3\xA9", e_grave = "\xC3\xA8";
+  RadixTree tree(KeyKind::kText, 6);
+  tree.insert("x" + e_acute + e_acute, "w");  // 3 characters
+  // Splits inside the shared character: "x\xC3" (2 unit starts), "\xA9\xC3\xA9" (1), "\xA8" (0).
+  tree.insert("x" + e_grave, "w");
+  EXPECT_EQ(tree.worker_units("w"), 3);
+  // 7 units: the oldest leaf, "\xA9\xC3\xA9" (1 unit), goes.
+  tree.insert("y" + e_acute + e_acute + e_acute, "w");
+  EXPECT_EQ(tree.worker_units("w"), 6);
+  EXPECT_EQ(tree.match("x" + e_acute + e_acute).max_matched_units, 1);  // "x", half an "é"
+  EXPECT_EQ(tree.match("x" + e_grave).max_matched_units, 2);
+  EXPECT_EQ(tree.check_invariants(), "");
+  tree.remove_worker("w");
+  EXPECT_EQ(tree.worker_units("w"), 0);
+  EXPECT_EQ(tree.stats().nodes, 0);
+}
+
 TEST(RadixTree, InsertAfterMatchReusesTheWalkOnlyWhileTheShardIsUnchanged) {
   RadixTree tree(KeyKind::kText, 100);
   tree.insert("abc", "a");
