@@ -113,12 +113,11 @@ std::string_view view_of(const http::beast::flat_buffer& buffer) {
   return {static_cast<const char*>(buffer.data().data()), buffer.size()};
 }
 
-net::awaitable<http::error_code> read_more(http::Connection& connection) {
+// The read into the connection buffer's free space (not a coroutine: no frame per read).
+auto read_into(http::Connection& connection) {
   auto& buffer = connection.buffer;
   size_t room = std::max<size_t>(buffer.capacity() - buffer.size(), 4096);
-  auto [ec, n] = co_await connection.socket.async_read_some(buffer.prepare(room), kUse);
-  buffer.commit(n);
-  co_return ec;
+  return connection.socket.async_read_some(buffer.prepare(room), kUse);
 }
 
 // Reads the worker's response head into `head` (1xx interim responses skipped). `got_some` says
@@ -148,7 +147,9 @@ net::awaitable<http::error_code> read_response_head(http::Connection& connection
     if (scan == http::HeadScanner::Result::kInvalid || connection.buffer.size() > kMaxHead) {
       co_return bhttp::error::bad_line_ending;
     }
-    if (auto ec = co_await read_more(connection)) co_return ec;
+    auto [ec, n] = co_await read_into(connection);
+    connection.buffer.commit(n);
+    if (ec) co_return ec;
     got_some = true;
   }
 }
@@ -167,7 +168,11 @@ net::awaitable<Relay> relay_body(http::Connection& connection, http::Exchange& e
       co_return Relay::kDone;
     case http::BodyFraming::kLength:
       while (length > 0) {
-        if (buffer.size() == 0 && co_await read_more(connection)) co_return Relay::kUpstreamBroken;
+        if (buffer.size() == 0) {
+          auto [ec, n] = co_await read_into(connection);
+          buffer.commit(n);
+          if (ec) co_return Relay::kUpstreamBroken;
+        }
         size_t n = static_cast<size_t>(std::min<uint64_t>(buffer.size(), length));
         if (!co_await exchange.write_body(view_of(buffer).substr(0, n))) {
           co_return Relay::kClientGone;
@@ -189,7 +194,9 @@ net::awaitable<Relay> relay_body(http::Connection& connection, http::Exchange& e
           buffer.consume(decoded.consumed);
           if (decoded.done) co_return Relay::kDone;
         }
-        if (co_await read_more(connection)) co_return Relay::kUpstreamBroken;
+        auto [ec, n] = co_await read_into(connection);
+        buffer.commit(n);
+        if (ec) co_return Relay::kUpstreamBroken;
       }
     }
     case http::BodyFraming::kUntilClose:
@@ -198,7 +205,8 @@ net::awaitable<Relay> relay_body(http::Connection& connection, http::Exchange& e
           if (!co_await exchange.write_body(view_of(buffer))) co_return Relay::kClientGone;
           buffer.consume(buffer.size());
         }
-        auto ec = co_await read_more(connection);
+        auto [ec, n] = co_await read_into(connection);
+        buffer.commit(n);
         if (ec == net::error::eof) co_return Relay::kDoneAtClose;
         if (ec) co_return Relay::kUpstreamBroken;
       }
@@ -226,13 +234,17 @@ std::string Router::render_metrics() const {
 net::awaitable<void> Router::handle(http::Exchange& exchange) {
   const auto start = Clock::now();
   size_t route_index = kOtherRoute;
-  co_await dispatch(exchange, start, route_index);
-  const std::chrono::duration<double> elapsed = Clock::now() - start;
-  metrics_->record_http(route_index, exchange.status(), elapsed.count());
-}
-
-net::awaitable<void> Router::dispatch(http::Exchange& exchange, Clock::time_point start,
-                                      size_t& route_index) {
+  // Recorded however the handler ends (one coroutine frame less than a wrapping coroutine).
+  struct RecordHttp {
+    RouterMetrics& metrics;
+    http::Exchange& exchange;
+    Clock::time_point start;
+    size_t& route_index;
+    ~RecordHttp() {
+      const std::chrono::duration<double> elapsed = Clock::now() - start;
+      metrics.record_http(route_index, exchange.status(), elapsed.count());
+    }
+  } record{*metrics_, exchange, start, route_index};
   auto& request = exchange.request();
   std::string_view target = request.target();
   std::string_view path = target.substr(0, target.find('?'));
@@ -257,15 +269,19 @@ net::awaitable<void> Router::dispatch(http::Exchange& exchange, Clock::time_poin
     route_index = kDeleteWorkerRoute;
   }
 
-  std::string request_id;
+  // The client's id (a view into its request) or a generated one (kept in this frame).
+  std::string_view request_id;
   for (auto name : kRequestIdHeaders) {
     const http::Header* header = request.find(name);
     if (header && !header->value.empty() && header->value.size() <= 256) {
-      request_id = std::string(header->value);
+      request_id = header->value;
       break;
     }
   }
-  if (request_id.empty()) request_id = common::random_alnum(route ? route->id_prefix : "req-", 24);
+  char generated_id[48];
+  if (request_id.empty()) {
+    request_id = common::random_alnum_into(generated_id, route ? route->id_prefix : "req-", 24);
+  }
   exchange.add_response_header("x-request-id", request_id);
 
   if (!path_known) {
@@ -493,7 +509,7 @@ net::awaitable<void> Router::proxy(http::Exchange& exchange, ApiKind kind,
   size_t tried_count = 0;
   std::string last_error;
   unsigned last_status = 502;
-  std::string head;
+  std::string& head = exchange.scratch();  // reused by every request of the connection
   Splice splice;
   for (size_t attempt = 0; attempt < kMaxAttempts; ++attempt) {
     if (attempt > 0 && !extractor.extract(kind, body, info, error)) break;  // views refreshed

@@ -59,11 +59,7 @@ class Router {
     std::string error;
   };
 
-  // Routes one request; sets `route_index` (for metrics) as soon as the route is known.
   using Clock = std::chrono::steady_clock;
-  // `start`: when the request had been read, for the duration metrics.
-  net::awaitable<void> dispatch(http::Exchange& exchange, Clock::time_point start,
-                                size_t& route_index);
   net::awaitable<void> proxy(http::Exchange& exchange, ApiKind kind, std::string_view request_id,
                              Clock::time_point start);
   // Selects a worker for `route`, skipping `exclude`. On failure returns nullptr and fills the

@@ -5,6 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -23,8 +24,10 @@ namespace bhttp = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
 using error_code = boost::system::error_code;
 
-// Errors come back as values, never as exceptions (cpp-craft.md 2.7).
-inline constexpr auto kUse = net::as_tuple(net::use_awaitable);
+// Errors come back as values, never as exceptions (cpp-craft.md 2.7). `deferred` rather than
+// `use_awaitable`: co_await on a deferred operation resumes the coroutine straight from the
+// completion handler, where use_awaitable allocates a coroutine frame per operation.
+inline constexpr auto kUse = net::as_tuple(net::deferred);
 
 using Response = bhttp::response<bhttp::string_body>;
 

@@ -17,6 +17,11 @@ Deadline::Deadline(tcp::socket& socket) : socket_(socket), service_(service_of(s
   service_.add(*this);
 }
 
+Deadline::Deadline(tcp::socket& socket, void (*on_expire)(void*), void* context)
+    : socket_(socket), service_(service_of(socket)), on_expire_(on_expire), context_(context) {
+  service_.add(*this);
+}
+
 Deadline::~Deadline() {
   expires_never();
   service_.remove(*this);
@@ -75,11 +80,16 @@ void DeadlineService::armed(bool on) {
 
 void DeadlineService::tick() {
   const auto now = Deadline::Clock::now();
-  for (Deadline* d = head_; d; d = d->next_) {
+  for (Deadline *d = head_, *next = nullptr; d; d = next) {
+    next = d->next_;
     if (!d->armed_ || d->when_ > now) continue;
     d->armed_ = false;
-    d->expired_ = true;
     --armed_count_;
+    if (d->on_expire_) {
+      d->on_expire_(d->context_);
+      continue;
+    }
+    d->expired_ = true;
     error_code ignored;
     d->socket_.cancel(ignored);
     d->socket_.shutdown(tcp::socket::shutdown_both, ignored);

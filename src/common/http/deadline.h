@@ -24,6 +24,9 @@ class Deadline {
   using Clock = std::chrono::steady_clock;
 
   explicit Deadline(tcp::socket& socket);
+  // A deadline that calls `on_expire(context)` instead of shutting the socket down; it can be
+  // armed again afterwards (a cheap one-shot timer for whoever owns `socket`).
+  Deadline(tcp::socket& socket, void (*on_expire)(void*), void* context);
   ~Deadline();
   Deadline(const Deadline&) = delete;
   Deadline& operator=(const Deadline&) = delete;
@@ -41,6 +44,8 @@ class Deadline {
 
   tcp::socket& socket_;
   DeadlineService& service_;
+  void (*on_expire_)(void*) = nullptr;
+  void* context_ = nullptr;
   Clock::time_point when_ = Clock::time_point::max();
   bool armed_ = false;
   bool expired_ = false;

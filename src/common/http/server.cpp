@@ -45,20 +45,50 @@ bool is_hop_by_hop(bhttp::field name) {
   }
 }
 
-struct Exchange::Watch {
-  explicit Watch(const net::any_io_executor& executor) : delay(executor) {}
-  bool active = true;
+// The disconnect watch of one connection, reused request after request. Shared with the peeking
+// receive's handler, which may run after the connection is gone.
+struct Exchange::Watch : std::enable_shared_from_this<Exchange::Watch> {
+  explicit Watch(tcp::socket& s) : socket(s), delay(s, &Watch::arm, this) {}
+
+  static void arm(void* self) {
+    auto* w = static_cast<Watch*>(self);
+    if (!w->active) return;
+    w->receiving = true;
+    w->receive();
+  }
+  // A peeking receive sees both a close (0 bytes) and a reset without consuming a pipelined
+  // request.
+  void receive() {
+    socket.async_receive(net::buffer(&peek, 1), tcp::socket::message_peek,
+                         [w = shared_from_this()](error_code ec, size_t n) {
+                           if (!w->active || ec == net::error::operation_aborted) return;
+                           if (!ec && n > 0) return;  // a pipelined request: left for later
+                           if (ec == net::error::interrupted || ec == net::error::would_block) {
+                             w->receive();
+                             return;
+                           }
+                           w->gone = true;
+                           w->active = false;
+                           if (w->on_gone) {
+                             auto callback = std::move(w->on_gone);
+                             callback();
+                           }
+                         });
+  }
+
+  tcp::socket& socket;
+  Deadline delay;
+  bool active = false;
   bool gone = false;
-  bool armed = false;
+  bool receiving = false;  // a receive was started since the watch began
   char peek = 0;
-  net::steady_timer delay;
   std::function<void()> on_gone;
 };
 
 namespace {
 // A request answered within this long never arms the socket watch: arming costs a syscall per
-// request (a peeking receive), which is a large share of a fast proxied request's cost. A
-// disconnect is then noticed at most this much later.
+// request (a peeking receive), which is a large share of a fast proxied request's cost. The delay
+// runs on the deadline ticker, so a disconnect is noticed 50 to 150 ms late.
 constexpr auto kWatchDelay = std::chrono::milliseconds(50);
 }  // namespace
 
@@ -70,11 +100,22 @@ Exchange::Exchange(tcp::socket& socket, Deadline& deadline, Request& request,
       request_(request),
       peer_(peer),
       write_timeout_(write_timeout),
-      draining_(draining) {
-  keep_alive_ = request_.keep_alive();
-}
+      draining_(draining) {}
 
 Exchange::~Exchange() { stop_watching(); }
+
+void Exchange::reset() {
+  stop_watching();
+  extra_headers_.clear();
+  head_.clear();
+  scratch_.clear();
+  responded_ = false;
+  status_ = 0;
+  keep_alive_ = request_.keep_alive();
+  chunked_ = false;
+  streaming_ = false;
+  if (watch_) watch_->gone = false;
+}
 
 void Exchange::add_response_header(std::string_view name, std::string_view value) {
   extra_headers_.append(name);
@@ -83,13 +124,11 @@ void Exchange::add_response_header(std::string_view name, std::string_view value
   extra_headers_.append("\r\n");
 }
 
-net::awaitable<bool> Exchange::write(std::span<const net::const_buffer> buffers) {
-  deadline_.expires_after(write_timeout_);
-  auto [ec, n] = co_await net::async_write(socket_, buffers, kUse);
+bool Exchange::sent(const error_code& ec) {
   deadline_.expires_never();
   head_.clear();
   if (ec) keep_alive_ = false;
-  co_return !ec;
+  return !ec;
 }
 
 void Exchange::start_head(unsigned status, std::string_view reason) {
@@ -141,7 +180,8 @@ net::awaitable<bool> Exchange::respond(Response& response) {
   }
   finish_head(response.body().size());
   std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(response.body())};
-  co_return co_await write(buffers);
+  auto [ec, n] = co_await send(buffers);
+  co_return sent(ec);
 }
 
 net::awaitable<bool> Exchange::respond(unsigned status, std::string body,
@@ -152,7 +192,8 @@ net::awaitable<bool> Exchange::respond(unsigned status, std::string body,
   head_.append("\r\n");
   finish_head(body.size());
   std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(body)};
-  co_return co_await write(buffers);
+  auto [ec, n] = co_await send(buffers);
+  co_return sent(ec);
 }
 
 net::awaitable<bool> Exchange::respond_error(unsigned status, std::string_view code,
@@ -200,61 +241,33 @@ net::awaitable<bool> Exchange::write_body(std::string_view data) {
   std::array<net::const_buffer, 4> buffers{
       net::buffer(head_), net::const_buffer(prefix, prefix_len),
       net::const_buffer(data.data(), data.size()), net::const_buffer("\r\n", chunked_ ? 2 : 0)};
-  co_return co_await write(buffers);
+  auto [ec, n] = co_await send(buffers);
+  co_return sent(ec);
 }
 
 net::awaitable<bool> Exchange::end_stream() {
   std::array<net::const_buffer, 2> buffers{net::buffer(head_),
                                            net::const_buffer("0\r\n\r\n", chunked_ ? 5 : 0)};
   if (buffers[0].size() + buffers[1].size() == 0) co_return true;
-  co_return co_await write(buffers);
+  auto [ec, n] = co_await send(buffers);
+  co_return sent(ec);
 }
 
 void Exchange::watch_disconnect(std::function<void()> on_gone) {
-  if (watch_) {
-    watch_->on_gone = std::move(on_gone);
-    return;
-  }
-  watch_ = std::make_shared<Watch>(socket_.get_executor());
+  if (!watch_) watch_ = std::make_shared<Watch>(socket_);
   watch_->on_gone = std::move(on_gone);
-  auto* socket = &socket_;
-  // The socket is touched only while the watch is active, and the watch is deactivated before
-  // the exchange (and so the connection) goes away. A peeking receive sees both a close (0 bytes)
-  // and a reset without consuming a pipelined request.
-  struct Arm {
-    static void go(std::shared_ptr<Watch> w, tcp::socket* s) {
-      s->async_receive(net::buffer(&w->peek, 1), tcp::socket::message_peek,
-                       [w, s](error_code ec, size_t n) {
-                         if (!w->active || ec == net::error::operation_aborted) return;
-                         if (!ec && n > 0)
-                           return;  // a pipelined request: leave it for the next read
-                         if (ec == net::error::interrupted || ec == net::error::would_block) {
-                           go(w, s);
-                           return;
-                         }
-                         w->gone = true;
-                         w->active = false;
-                         if (w->on_gone) {
-                           auto callback = std::move(w->on_gone);
-                           callback();
-                         }
-                       });
-    }
-  };
+  if (watch_->active || watch_->gone) return;
+  watch_->active = true;
   watch_->delay.expires_after(kWatchDelay);
-  watch_->delay.async_wait([w = watch_, socket](error_code ec) {
-    if (ec || !w->active) return;
-    w->armed = true;
-    Arm::go(w, socket);
-  });
 }
 
 void Exchange::stop_watching() {
   if (!watch_ || !watch_->active) return;
   watch_->active = false;
   watch_->on_gone = nullptr;
-  watch_->delay.cancel();
-  if (!watch_->armed) return;
+  watch_->delay.expires_never();
+  if (!watch_->receiving) return;
+  watch_->receiving = false;
   error_code ec;
   socket_.cancel(ec);
 }
@@ -298,11 +311,10 @@ std::string_view view_of(const beast::flat_buffer& buffer) {
   return {static_cast<const char*>(buffer.data().data()), buffer.size()};
 }
 
-net::awaitable<error_code> read_more(tcp::socket& socket, beast::flat_buffer& buffer) {
+// The read into `buffer`'s free space (at least kMinRead); the caller commits what came.
+auto read_more(tcp::socket& socket, beast::flat_buffer& buffer) {
   size_t room = buffer.capacity() - buffer.size();
-  auto [ec, n] = co_await socket.async_read_some(buffer.prepare(std::max(room, kMinRead)), kUse);
-  buffer.commit(n);
-  co_return ec;
+  return socket.async_read_some(buffer.prepare(std::max(room, kMinRead)), kUse);
 }
 
 net::awaitable<bool> send_continue(tcp::socket& socket) {
@@ -326,7 +338,9 @@ net::awaitable<bool> read_request(tcp::socket& socket, beast::flat_buffer& buffe
       co_return false;
     }
     if (buffer.size() >= options.header_limit) break;
-    if (co_await read_more(socket, buffer)) co_return false;
+    auto [ec, n] = co_await read_more(socket, buffer);
+    buffer.commit(n);
+    if (ec) co_return false;
   }
   if (scanner.head_bytes() == 0 || scanner.head_bytes() > options.header_limit) {
     failure = {431, "header_too_large", "request head exceeds the configured limit"};
@@ -378,7 +392,9 @@ net::awaitable<bool> read_request(tcp::socket& socket, beast::flat_buffer& buffe
         buffer.consume(decoded.consumed);
         if (decoded.done) break;
       }
-      if (co_await read_more(socket, buffer)) co_return false;
+      auto [ec, n] = co_await read_more(socket, buffer);
+    buffer.commit(n);
+    if (ec) co_return false;
     }
   }
   co_return true;
@@ -425,6 +441,9 @@ net::awaitable<void> serve_connection(tcp::socket socket, const Handler& handler
   beast::flat_buffer buffer;
   buffer.reserve(kReadBufferBytes);
   Request request;
+  ServerState* state = options.state;
+  Exchange exchange(socket, deadline, request, peer, options.write_timeout,
+                    state ? &state->draining : nullptr);
   for (;;) {
     if (buffer.capacity() > kMaxIdleBufferBytes && buffer.size() == 0) {
       buffer = beast::flat_buffer();  // give back what one huge request grew
@@ -441,9 +460,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, const Handler& handler
     }
     bool keep_alive = false;
     {
-      ServerState* state = options.state;
-      Exchange exchange(socket, deadline, request, peer, options.write_timeout,
-                        state ? &state->draining : nullptr);
+      exchange.reset();
       ScopedCount in_flight(state ? &state->in_flight : nullptr);
       bool failed = false;
       try {
@@ -479,7 +496,8 @@ Server::Server(ServerOptions options, Handler handler)
   if (results.empty()) throw std::runtime_error("cannot resolve host '" + options_.host + "'");
   tcp::endpoint endpoint = results.begin()->endpoint();
   for (size_t i = 0; i < options_.threads; ++i) {
-    contexts_.push_back(std::make_unique<net::io_context>(1));
+    // Sockets are only ever touched by their own context's thread: no per-descriptor locking.
+    contexts_.push_back(std::make_unique<net::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO));
     auto acceptor = std::make_unique<tcp::acceptor>(*contexts_.back());
     acceptor->open(endpoint.protocol());
     acceptor->set_option(net::socket_base::reuse_address(true));

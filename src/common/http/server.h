@@ -44,19 +44,25 @@ struct ServerOptions {
   ServerState* state = nullptr;
 };
 
-// One request and its answer. Lives for one request on the connection's thread.
+// One request and its answer, on the connection's thread. The object lives as long as the
+// connection and is reset() for each request, so its buffers are reused.
 class Exchange {
  public:
   // `draining`, when set and true at the time a response begins, makes it the connection's last.
   Exchange(tcp::socket& socket, Deadline& deadline, Request& request, std::string_view peer,
            std::chrono::seconds write_timeout, const std::atomic<bool>* draining = nullptr);
   ~Exchange();
+  // Starts the next request (read into the Request given at construction).
+  void reset();
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
 
   Request& request() { return request_; }
   std::string_view peer() const { return peer_; }
   tcp::socket& socket() { return socket_; }
+  // A buffer the handler may use for the current request; it keeps its capacity across the
+  // connection's requests (no allocation per request).
+  std::string& scratch() { return scratch_; }
 
   // Sends a whole response (keep-alive follows the request). Content-Length is set here.
   net::awaitable<bool> respond(Response& response);
@@ -97,7 +103,12 @@ class Exchange {
  private:
   void start_head(unsigned status, std::string_view reason);
   void finish_head(std::optional<uint64_t> content_length);
-  net::awaitable<bool> write(std::span<const net::const_buffer> buffers);
+  // Writes go through these two (not a nested coroutine: no frame allocated per write).
+  auto send(std::span<const net::const_buffer> buffers) {
+    deadline_.expires_after(write_timeout_);
+    return net::async_write(socket_, buffers, kUse);
+  }
+  bool sent(const error_code& ec);
 
   tcp::socket& socket_;
   Deadline& deadline_;
@@ -107,6 +118,7 @@ class Exchange {
   const std::atomic<bool>* draining_;
   std::string extra_headers_;  // "name: value\r\n" lines
   std::string head_;           // serialized head waiting for the first body write
+  std::string scratch_;
   bool responded_ = false;
   unsigned status_ = 0;
   bool keep_alive_ = true;
