@@ -5,6 +5,7 @@
 #   nginx        wrk -> nginx reverse proxy (upstream keepalive) -> 2 upstreams
 #   round_robin  wrk -> dpserve router --policy round_robin -> 2 upstreams
 #   cache_aware  wrk -> dpserve router --policy cache_aware -> 2 upstreams
+#   baseline     wrk -> another dpserve build (--baseline PATH), --policy round_robin
 # All proxies run for the whole script and the arms take turns on each cell, --repeat times, so a
 # neighbour's load on a shared machine hits every arm alike; the table shows the median run.
 # Upstreams are nginx answering /generate and /v1/chat/completions with a fixed JSON body, so the
@@ -17,6 +18,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 
 dpserve="$repo/build/dpserve"
+baseline=""
+arms_given=0
 duration=10
 sizes="200 2048 16384 131072"
 conns="1 64"
@@ -32,7 +35,10 @@ Usage: $0 [options]
   --duration SECS    wrk duration per cell (default: $duration)
   --sizes "B ..."    prompt sizes in bytes (default: "$sizes")
   --conns "N ..."    wrk connections (default: "$conns")
-  --arms "A ..."     subset of: direct nginx round_robin cache_aware (default: all)
+  --arms "A ..."     subset of: direct nginx round_robin cache_aware baseline
+                     (default: all but baseline; baseline needs --baseline)
+  --baseline PATH    an older dpserve binary for the baseline arm (adds the arm when --arms
+                     is not given)
   --threads N        proxy threads: nginx worker_processes and dpserve --threads (default: 1)
   --repeat N         rounds over the arms per cell; the table reports the median (default: 3)
   --out FILE         also write the JSON lines here
@@ -43,10 +49,11 @@ EOF
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --dpserve) dpserve="$2"; shift 2 ;;
+    --baseline) baseline="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     --sizes) sizes="$2"; shift 2 ;;
     --conns) conns="$2"; shift 2 ;;
-    --arms) arms="$2"; shift 2 ;;
+    --arms) arms="$2"; arms_given=1; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --repeat) repeat="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
@@ -56,10 +63,12 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
+[[ -n "$baseline" && $arms_given == 0 ]] && arms="$arms baseline"
 for arm in $arms; do
   case "$arm" in
     direct|nginx|round_robin|cache_aware) ;;
-    *) echo "error: unknown arm '$arm' (direct nginx round_robin cache_aware)" >&2; exit 2 ;;
+    baseline) [[ -x "$baseline" ]] || { echo "error: arm 'baseline' needs --baseline PATH (an executable)" >&2; exit 2; } ;;
+    *) echo "error: unknown arm '$arm' (direct nginx round_robin cache_aware baseline)" >&2; exit 2 ;;
   esac
 done
 [[ "$duration" =~ ^[0-9]+$ && "$duration" -gt 0 ]] || { echo "error: --duration must be a positive integer" >&2; exit 2; }
@@ -193,9 +202,11 @@ EOF
       target="http://127.0.0.1:$port"
       wait_ready "$target/generate"
       ;;
-    round_robin|cache_aware)
+    round_robin|cache_aware|baseline)
       port="$(free_port)"
-      "$dpserve" router --host 127.0.0.1 --port "$port" --policy "$arm" --threads "$threads" \
+      local binary="$dpserve" policy="$arm"
+      [[ $arm == baseline ]] && binary="$baseline" policy=round_robin
+      "$binary" router --host 127.0.0.1 --port "$port" --policy "$policy" --threads "$threads" \
         --log-level warn --worker-urls "http://127.0.0.1:$up1" "http://127.0.0.1:$up2" \
         >"$work/router-$arm.log" 2>&1 &
       proxy_pid=$!

@@ -10,7 +10,7 @@ import json
 import statistics
 import sys
 
-ARMS = ["direct", "nginx", "round_robin", "cache_aware"]
+ARMS = ["direct", "nginx", "round_robin", "cache_aware", "baseline"]
 
 
 def fmt(value, spec):
@@ -59,10 +59,10 @@ def main():
 
     print()
     print("| prompt | conns | rr / nginx req/s | rr / nginx p99 | ca / nginx req/s | "
-          "ca / nginx p99 | nginx +p50 µs | rr +p50 µs | ca +p50 µs |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "ca / nginx p99 | baseline / nginx req/s | nginx +p50 µs | rr +p50 µs | ca +p50 µs |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size, conns in keys:
-        d, n, rr, ca = (cell.get((a, size, conns)) for a in ARMS)
+        d, n, rr, ca, base = (cell.get((a, size, conns)) for a in ARMS)
 
         def rel(x, field):
             return ratio(x and x[field], n and n[field])
@@ -72,7 +72,8 @@ def main():
 
         print(f"| {size} | {conns} | {fmt(rel(rr, 'req_per_s'), '.2f')} | "
               f"{fmt(rel(rr, 'p99_us'), '.2f')} | {fmt(rel(ca, 'req_per_s'), '.2f')} | "
-              f"{fmt(rel(ca, 'p99_us'), '.2f')} | {fmt(added(n), 'd')} | {fmt(added(rr), 'd')} | "
+              f"{fmt(rel(ca, 'p99_us'), '.2f')} | {fmt(rel(base, 'req_per_s'), '.2f')} | "
+              f"{fmt(added(n), 'd')} | {fmt(added(rr), 'd')} | "
               f"{fmt(added(ca), 'd')} |")
 
     print()
