@@ -190,10 +190,9 @@ void RadixTree::Node::resize_owners(Arena& arena, uint8_t log2) {
     owners.one.kids = k;
   } else {
     void* table = arena.allocate(owner_table_bytes(log2));
-    auto* entries = static_cast<uint32_t*>(table);
-    auto* slots =
-        reinterpret_cast<uint16_t*>(static_cast<char*>(table) + (sizeof(uint32_t) << log2));
+    auto* slots = static_cast<uint16_t*>(table);
     uint16_t* owned_kids = slots + (size_t{1} << log2);
+    auto* entries = reinterpret_cast<uint32_t*>(owned_kids + (size_t{1} << log2));
     for (size_t i = 0; i < nowners; ++i) {
       entries[i] = old_entries[i];
       slots[i] = old_slots[i];
@@ -502,8 +501,7 @@ void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot,
   const uint64_t stamp = st->clock.fetch_add(1, std::memory_order_relaxed) + 1;
   if (entry == kNil) {
     entry = pool.allocate();
-    pool[entry].set_node(leaf);
-    pool[entry].set_stamp(stamp);
+    pool[entry].set(leaf, stamp);
     lru_push_front(pool, lru, entry);
   } else {
     pool[entry].set_stamp(stamp);
@@ -546,8 +544,7 @@ bool RadixTree::evict_one_locked(Shard& shard, uint32_t slot) {
     const int p = parent->owner_index(slot);
     if (--parent->owner_kids()[p] == 0 && parent->owner_entries()[p] == kNil) {
       const uint32_t e = pool.allocate();
-      pool[e].set_node(parent);
-      pool[e].set_stamp(stamp);
+      pool[e].set(parent, stamp);
       lru_push_back(pool, lru, e);
       parent->owner_entries()[p] = e;
     }

@@ -40,11 +40,13 @@ struct RadixTree::LruEntry {
   Node* node() const {
     return reinterpret_cast<Node*>(((uint64_t{hi_ & kNodeHiMask} << 32 | node_lo_) << 3));
   }
-  void set_node(Node* n) {
+  // Both at once, without reading the entry first: a new entry is usually a cold line.
+  void set(Node* n, uint64_t s) {
     const uint64_t v = reinterpret_cast<uint64_t>(n) >> 3;
-    assert(v >> 45 == 0);  // user-space x86-64 / AArch64 pointers without 5-level hints
+    assert(v >> 45 == 0);
     node_lo_ = static_cast<uint32_t>(v);
-    hi_ = (hi_ & ~kNodeHiMask) | static_cast<uint32_t>(v >> 32);
+    stamp_lo_ = static_cast<uint32_t>(s);
+    hi_ = static_cast<uint32_t>(v >> 32) | static_cast<uint32_t>(s >> 32) << kNodeHiBits;
   }
   uint64_t stamp() const { return uint64_t{hi_ >> kNodeHiBits} << 32 | stamp_lo_; }
   void set_stamp(uint64_t s) {
@@ -141,8 +143,8 @@ struct RadixTree::Node {
   // Node* [cap], then the children's first label bytes uint8_t [cap], sorted, nkids used.
   void* kids;
   // owner_log2 == 0: `owners.one` is the only owner (if nowners == 1). Else a table of capacity
-  // 1 << owner_log2: LRU entry index uint32_t [cap], worker slot uint16_t [cap], owned children
-  // uint16_t [cap]. An owner's entry is kNil while it is off its worker's LRU list (see design doc
+  // 1 << owner_log2: worker slot uint16_t [cap], owned children uint16_t [cap], LRU entry index
+  // uint32_t [cap]. An owner's entry is kNil while it is off its worker's LRU list (see design doc
   // "LRU order"); `kids` counts the children this owner also owns (at most 256).
   union {
     struct {
@@ -205,27 +207,23 @@ struct RadixTree::Node {
     return i < nkids && kid_firsts()[i] == c ? kid_ptrs()[i] : nullptr;
   }
 
-  // Owners.
+  // Owners. Table layout: slots first, then owned-child counts, then entries: match reads only
+  // the slots, insert the slots and one count, so those share lines in small tables.
   uint32_t* owner_entries() {
-    return owner_log2 == 0 ? &owners.one.entry : static_cast<uint32_t*>(owners.table);
+    return owner_log2 == 0 ? &owners.one.entry
+                           : reinterpret_cast<uint32_t*>(static_cast<char*>(owners.table) +
+                                                         (2 * sizeof(uint16_t) << owner_log2));
   }
-  const uint32_t* owner_entries() const {
-    return owner_log2 == 0 ? &owners.one.entry : static_cast<const uint32_t*>(owners.table);
-  }
+  const uint32_t* owner_entries() const { return const_cast<Node*>(this)->owner_entries(); }
   const uint16_t* owner_slots() const {
-    return owner_log2 == 0
-               ? &owners.one.slot
-               : reinterpret_cast<const uint16_t*>(static_cast<const char*>(owners.table) +
-                                                   (sizeof(uint32_t) << owner_log2));
+    return owner_log2 == 0 ? &owners.one.slot : static_cast<const uint16_t*>(owners.table);
   }
   uint16_t* owner_slots() {
     return const_cast<uint16_t*>(static_cast<const Node*>(this)->owner_slots());
   }
   const uint16_t* owner_kids() const {
     return owner_log2 == 0 ? &owners.one.kids
-                           : reinterpret_cast<const uint16_t*>(
-                                 static_cast<const char*>(owners.table) +
-                                 ((sizeof(uint32_t) + sizeof(uint16_t)) << owner_log2));
+                           : static_cast<const uint16_t*>(owners.table) + (size_t{1} << owner_log2);
   }
   uint16_t* owner_kids() {
     return const_cast<uint16_t*>(static_cast<const Node*>(this)->owner_kids());
