@@ -204,7 +204,8 @@ class Runner {
   // One request: fills `result`.
   net::awaitable<void> send(const RequestSpec& spec, RequestResult& result,
                             Clock::time_point begin) {
-    bhttp::request<bhttp::string_body> request{bhttp::verb::post, endpoint_.path_prefix + request_path(options_.backend), 11};
+    bhttp::request<bhttp::string_body> request{
+        bhttp::verb::post, endpoint_.path_prefix + request_path(options_.backend), 11};
     request.set(bhttp::field::host, endpoint_.host_header);
     request.set(bhttp::field::content_type, "application/json");
     if (!options_.api_key.empty()) {
@@ -240,8 +241,9 @@ class Runner {
     bool reusable = false;   // the response ended cleanly and allows keep-alive
   };
 
-  net::awaitable<void> exchange(Connection& connection, bhttp::request<bhttp::string_body>& request, const RequestSpec& spec,
-                                RequestResult& result, Clock::time_point begin, Outcome& outcome) {
+  net::awaitable<void> exchange(Connection& connection, bhttp::request<bhttp::string_body>& request,
+                                const RequestSpec& spec, RequestResult& result,
+                                Clock::time_point begin, Outcome& outcome) {
     auto& stream = connection.socket;
     connection.deadline.expires_after(std::chrono::duration_cast<Clock::duration>(
         std::chrono::duration<double>(options_.request_timeout_secs)));

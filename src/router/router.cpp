@@ -616,8 +616,8 @@ net::awaitable<void> Router::proxy(http::Exchange& exchange, ApiKind kind,
       exchange.begin_stream(response, length);  // copies the head out of the buffer
       connection->buffer.consume(head_bytes);
       const bool upstream_keep_alive = response.keep_alive;
-      Relay relay = co_await relay_body(*connection, exchange, response.framing,
-                                        response.content_length);
+      Relay relay =
+          co_await relay_body(*connection, exchange, response.framing, response.content_length);
       current = nullptr;
       if (relay == Relay::kClientGone) {  // the connection closes with `connection`
         metrics_->record_error(kind, "client_disconnected");

@@ -91,7 +91,8 @@ net::awaitable<FetchResult> fetch(const Endpoint& endpoint, bhttp::verb method,
                                   std::string_view target, std::string body,
                                   std::string_view bearer, std::chrono::milliseconds timeout) {
   auto& pool = ConnectionPool::local();
-  bhttp::request<bhttp::string_body> request{method, endpoint.path_prefix + std::string(target), 11};
+  bhttp::request<bhttp::string_body> request{method, endpoint.path_prefix + std::string(target),
+                                             11};
   request.set(bhttp::field::host, endpoint.host_header);
   if (!bearer.empty()) request.set(bhttp::field::authorization, "Bearer " + std::string(bearer));
   if (!body.empty() || method == bhttp::verb::post || method == bhttp::verb::put) {

@@ -81,7 +81,7 @@ enum class ParseResult { kOk, kInvalid };
 ParseResult parse_request_head(std::string_view head, MessageHead& out, std::string& error);
 // `request_method` decides whether a body can follow (not after HEAD).
 ParseResult parse_response_head(std::string_view head, MessageHead& out, std::string& error,
-                                 bool head_request = false);
+                                bool head_request = false);
 
 // Decodes a chunked body in place, across partial reads: the payload of what it is given moves to
 // the front of that span. It stops at the end of the message; what follows is the next message.

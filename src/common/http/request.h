@@ -19,10 +19,10 @@ class Request {
   Request(const Request&) = delete;
   Request& operator=(const Request&) = delete;
 
-  // Copies `head` (a complete head) and parses it; on kInvalid `error` says why.
+  // Copies `head` (a complete head) and parses it; on kInvalid `error` says why. The body is left
+  // to the reader: resizing it from the last request's size zero-fills only the growth.
   ParseResult parse(std::string_view head, std::string& error) {
     raw_.assign(head);
-    body_.clear();
     auto result = parse_request_head(raw_, head_, error);
     method_ = result == ParseResult::kOk ? boost::beast::http::string_to_verb(head_.method)
                                          : boost::beast::http::verb::unknown;

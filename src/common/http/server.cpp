@@ -5,8 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <array>
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <exception>
@@ -92,9 +92,8 @@ namespace {
 constexpr auto kWatchDelay = std::chrono::milliseconds(50);
 }  // namespace
 
-Exchange::Exchange(tcp::socket& socket, Deadline& deadline, Request& request,
-                   std::string_view peer, std::chrono::seconds write_timeout,
-                   const std::atomic<bool>* draining)
+Exchange::Exchange(tcp::socket& socket, Deadline& deadline, Request& request, std::string_view peer,
+                   std::chrono::seconds write_timeout, const std::atomic<bool>* draining)
     : socket_(socket),
       deadline_(deadline),
       request_(request),
@@ -169,8 +168,8 @@ void Exchange::finish_head(std::optional<uint64_t> content_length) {
 }
 
 net::awaitable<bool> Exchange::respond(Response& response) {
-  start_head(response.result_int(), std::string_view(response.reason().data(),
-                                                     response.reason().size()));
+  start_head(response.result_int(),
+             std::string_view(response.reason().data(), response.reason().size()));
   for (const auto& field : response) {
     if (is_hop_by_hop(field.name())) continue;
     head_.append(field.name_string().data(), field.name_string().size());
@@ -326,9 +325,8 @@ net::awaitable<bool> send_continue(tcp::socket& socket) {
 // Reads one request (head and whole body) into `request`; bytes after it stay in `buffer` (a
 // pipelined request). False when the connection must close, with `failure` saying whether to
 // answer first.
-net::awaitable<bool> read_request(tcp::socket& socket, beast::flat_buffer& buffer,
-                                  Request& request, const ServerOptions& options,
-                                  ReadFailure& failure) {
+net::awaitable<bool> read_request(tcp::socket& socket, beast::flat_buffer& buffer, Request& request,
+                                  const ServerOptions& options, ReadFailure& failure) {
   HeadScanner scanner;
   for (;;) {
     auto scan = scanner.scan(view_of(buffer));
@@ -363,7 +361,8 @@ net::awaitable<bool> read_request(tcp::socket& socket, beast::flat_buffer& buffe
     const size_t length = head.content_length;
     size_t have = std::min(buffer.size(), length);
     if (may_continue && have < length && !co_await send_continue(socket)) co_return false;
-    // The rest is read straight into the body: no copy, and never past this request.
+    // The rest is read straight into the body: no copy, and never past this request. The body
+    // still holds the connection's previous one, so resize() zero-fills only what it grows by.
     body.resize(length);
     std::memcpy(body.data(), buffer.data().data(), have);
     buffer.consume(have);
@@ -374,6 +373,7 @@ net::awaitable<bool> read_request(tcp::socket& socket, beast::flat_buffer& buffe
       have += n;
     }
   } else if (head.framing == BodyFraming::kChunked) {
+    body.clear();
     if (may_continue && !co_await send_continue(socket)) co_return false;
     ChunkedDecoder decoder;
     for (;;) {
@@ -393,9 +393,11 @@ net::awaitable<bool> read_request(tcp::socket& socket, beast::flat_buffer& buffe
         if (decoded.done) break;
       }
       auto [ec, n] = co_await read_more(socket, buffer);
-    buffer.commit(n);
-    if (ec) co_return false;
+      buffer.commit(n);
+      if (ec) co_return false;
     }
+  } else {
+    body.clear();
   }
   co_return true;
 }

@@ -79,8 +79,8 @@ TEST(HttpParser, RejectsWhatCouldBeSmuggled) {
   // Repeating the same length is harmless.
   MessageHead head;
   std::string error;
-  EXPECT_EQ(parse_request("POST / HTTP/1.1\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n",
-                          head, error),
+  EXPECT_EQ(parse_request("POST / HTTP/1.1\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n", head,
+                          error),
             ParseResult::kOk);
 }
 

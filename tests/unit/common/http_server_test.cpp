@@ -3,9 +3,8 @@
 #include "common/http/server.h"
 #include "support/http_client.h"
 
-#include <gtest/gtest.h>
-
 #include <boost/asio/read_until.hpp>
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
