@@ -109,10 +109,6 @@ bool skip_forwarded_header(const http::Header& header) {
   }
 }
 
-std::string_view view_of(const http::beast::flat_buffer& buffer) {
-  return {static_cast<const char*>(buffer.data().data()), buffer.size()};
-}
-
 // The read into the connection buffer's free space (not a coroutine: no frame per read).
 auto read_into(http::Connection& connection) {
   auto& buffer = connection.buffer;
@@ -129,10 +125,10 @@ net::awaitable<http::error_code> read_response_head(http::Connection& connection
   http::HeadScanner scanner;
   got_some = connection.buffer.size() > 0;
   for (;;) {
-    auto scan = scanner.scan(view_of(connection.buffer));
+    auto scan = scanner.scan(http::view_of(connection.buffer));
     if (scan == http::HeadScanner::Result::kFound) {
       std::string error;
-      auto bytes = view_of(connection.buffer).substr(0, scanner.head_bytes());
+      auto bytes = http::view_of(connection.buffer).substr(0, scanner.head_bytes());
       if (http::parse_response_head(bytes, head, error) != http::ParseResult::kOk) {
         co_return bhttp::error::bad_status;
       }
@@ -174,7 +170,7 @@ net::awaitable<Relay> relay_body(http::Connection& connection, http::Exchange& e
           if (ec) co_return Relay::kUpstreamBroken;
         }
         size_t n = static_cast<size_t>(std::min<uint64_t>(buffer.size(), length));
-        if (!co_await exchange.write_body(view_of(buffer).substr(0, n))) {
+        if (!co_await exchange.write_body(http::view_of(buffer).substr(0, n))) {
           co_return Relay::kClientGone;
         }
         buffer.consume(n);
@@ -202,7 +198,7 @@ net::awaitable<Relay> relay_body(http::Connection& connection, http::Exchange& e
     case http::BodyFraming::kUntilClose:
       for (;;) {
         if (buffer.size() > 0) {
-          if (!co_await exchange.write_body(view_of(buffer))) co_return Relay::kClientGone;
+          if (!co_await exchange.write_body(http::view_of(buffer))) co_return Relay::kClientGone;
           buffer.consume(buffer.size());
         }
         auto [ec, n] = co_await read_into(connection);

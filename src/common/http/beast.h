@@ -16,6 +16,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <string_view>
+
 namespace dpserve::http {
 
 namespace net = boost::asio;
@@ -30,5 +32,10 @@ using error_code = boost::system::error_code;
 inline constexpr auto kUse = net::as_tuple(net::deferred);
 
 using Response = bhttp::response<bhttp::string_body>;
+
+// The readable bytes of a read buffer.
+inline std::string_view view_of(const beast::flat_buffer& buffer) {
+  return {static_cast<const char*>(buffer.data().data()), buffer.size()};
+}
 
 }  // namespace dpserve::http

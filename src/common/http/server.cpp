@@ -112,7 +112,6 @@ void Exchange::reset() {
   status_ = 0;
   keep_alive_ = request_.keep_alive();
   chunked_ = false;
-  streaming_ = false;
   if (watch_) watch_->gone = false;
 }
 
@@ -167,16 +166,19 @@ void Exchange::finish_head(std::optional<uint64_t> content_length) {
   head_.append(keep_alive_ ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
 }
 
-net::awaitable<bool> Exchange::respond(Response& response) {
-  start_head(response.result_int(),
-             std::string_view(response.reason().data(), response.reason().size()));
-  for (const auto& field : response) {
+void Exchange::start_head(const bhttp::response_header<>& head) {
+  start_head(head.result_int(), std::string_view(head.reason().data(), head.reason().size()));
+  for (const auto& field : head) {
     if (is_hop_by_hop(field.name())) continue;
     head_.append(field.name_string().data(), field.name_string().size());
     head_.append(": ");
     head_.append(field.value().data(), field.value().size());
     head_.append("\r\n");
   }
+}
+
+net::awaitable<bool> Exchange::respond(Response& response) {
+  start_head(response);
   finish_head(response.body().size());
   std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(response.body())};
   auto [ec, n] = co_await send(buffers);
@@ -202,15 +204,7 @@ net::awaitable<bool> Exchange::respond_error(unsigned status, std::string_view c
 
 void Exchange::begin_stream(const bhttp::response_header<>& head,
                             std::optional<uint64_t> content_length) {
-  start_head(head.result_int(), std::string_view(head.reason().data(), head.reason().size()));
-  for (const auto& field : head) {
-    if (is_hop_by_hop(field.name())) continue;
-    head_.append(field.name_string().data(), field.name_string().size());
-    head_.append(": ");
-    head_.append(field.value().data(), field.value().size());
-    head_.append("\r\n");
-  }
-  streaming_ = true;
+  start_head(head);
   finish_head(content_length);
 }
 
@@ -223,7 +217,6 @@ void Exchange::begin_stream(const MessageHead& head, std::optional<uint64_t> con
     head_.append(field.value);
     head_.append("\r\n");
   }
-  streaming_ = true;
   finish_head(content_length);
 }
 
@@ -305,10 +298,6 @@ struct ReadFailure {
 };
 
 constexpr size_t kMinRead = 4096;
-
-std::string_view view_of(const beast::flat_buffer& buffer) {
-  return {static_cast<const char*>(buffer.data().data()), buffer.size()};
-}
 
 // The read into `buffer`'s free space (at least kMinRead); the caller commits what came.
 auto read_more(tcp::socket& socket, beast::flat_buffer& buffer) {

@@ -102,6 +102,7 @@ class Exchange {
 
  private:
   void start_head(unsigned status, std::string_view reason);
+  void start_head(const bhttp::response_header<>& head);  // status line and fields
   void finish_head(std::optional<uint64_t> content_length);
   // Writes go through these two (not a nested coroutine: no frame allocated per write).
   auto send(std::span<const net::const_buffer> buffers) {
@@ -123,7 +124,6 @@ class Exchange {
   unsigned status_ = 0;
   bool keep_alive_ = true;
   bool chunked_ = false;
-  bool streaming_ = false;
   std::shared_ptr<Watch> watch_;
 };
 
