@@ -132,11 +132,12 @@ net::awaitable<http::error_code> read_response_head(http::Connection& connection
       if (http::parse_response_head(bytes, head, error) != http::ParseResult::kOk) {
         co_return bhttp::error::bad_status;
       }
-      if (head.status >= 200 || head.status == 101) {
+      if (head.status >= 200) {
         head_bytes = scanner.head_bytes();
         co_return http::error_code{};
       }
-      connection.buffer.consume(scanner.head_bytes());  // 100 Continue and the like
+      // 100 Continue and the like (a 101 cannot come: Upgrade is never forwarded).
+      connection.buffer.consume(scanner.head_bytes());
       scanner.reset();
       continue;
     }

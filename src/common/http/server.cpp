@@ -151,7 +151,9 @@ void Exchange::start_head(unsigned status, std::string_view reason) {
 // close-delimited (HTTP/1.0).
 void Exchange::finish_head(std::optional<uint64_t> content_length) {
   head_.append(extra_headers_);
-  if (content_length) {
+  if (status_ == 204 || status_ == 304) {
+    // No body and no framing headers (RFC 9110 8.6).
+  } else if (content_length) {
     char digits[24];
     auto [end, ec] = std::to_chars(digits, digits + sizeof digits, *content_length);
     head_.append("Content-Length: ");
