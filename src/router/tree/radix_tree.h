@@ -3,6 +3,8 @@
 // concurrency model are in docs/design/radix-tree.md.
 #pragma once
 
+#include "router/tree/rw_mutex.h"
+
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -135,6 +137,8 @@ class RadixTree {
   WorkerState* state(uint32_t slot) const;
   // Slot and generation of a worker, creating it on first use; nullopt once kMaxWorkers are used.
   std::optional<std::pair<uint32_t, uint64_t>> acquire_slot(std::string_view worker_id);
+  // acquire_slot through a per-thread cache of ids to (slot, generation), checked without locks.
+  std::optional<std::pair<uint32_t, uint64_t>> cached_slot(std::string_view worker_id);
   void insert_locked(Shard& shard, std::string_view key, uint32_t slot, const MatchResult* walked);
   // Evicts `st`'s globally oldest entries until it is within budget; stops if `gen` went stale.
   void trim_worker(WorkerState* st, uint32_t slot, uint64_t gen);
@@ -157,6 +161,7 @@ class RadixTree {
 
   const KeyKind kind_;
   const int64_t max_units_;
+  const uint64_t serial_;  // unique per tree in this process
   // Blocks for every shard's arena and entry pool; outlives the shards.
   std::unique_ptr<ChunkSource> chunks_;
   std::unique_ptr<Shard[]> shards_;
@@ -167,7 +172,7 @@ class RadixTree {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  mutable std::shared_mutex registry_mu_;
+  mutable RwMutex registry_mu_;
   std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> slots_;
   std::vector<uint32_t> free_slots_;
   uint32_t next_slot_ = 0;

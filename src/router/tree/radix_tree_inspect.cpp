@@ -73,7 +73,7 @@ TreeStats RadixTree::stats() const {
 
 std::string RadixTree::check_invariants() const {
   std::unique_lock registry_lock(registry_mu_);
-  std::vector<std::unique_lock<std::shared_mutex>> locks;
+  std::vector<std::unique_lock<RwMutex>> locks;
   for (size_t i = 0; i < kShards; ++i) locks.emplace_back(shards_[i].mu);
 
   std::vector<int64_t> total_units(next_slot_, 0);

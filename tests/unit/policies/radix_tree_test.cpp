@@ -259,6 +259,38 @@ TEST(RadixTree, RemoveWorkerDropsOnlyItsOwnership) {
   EXPECT_EQ(tree.check_invariants(), "");
 }
 
+// Inserts find a worker's slot through a per-thread cache keyed by the id's address and checked
+// by content, liveness and slot generation: one string buffer that names different workers in
+// turn, removal and re-adding, a slot reused by another id, and a second tree must all miss it.
+TEST(RadixTree, SlotCacheFollowsIdsRemovalReuseAndTrees) {
+  std::string id = "a";  // one buffer (small-string) for every id below
+  {
+    RadixTree tree(KeyKind::kText, 1000);
+    tree.insert("aaaa", id);
+    id = "b";
+    tree.insert("bb", id);
+    EXPECT_EQ(tree.worker_units("a"), 4);
+    EXPECT_EQ(tree.worker_units("b"), 2);
+    tree.remove_worker("b");
+    tree.insert("bbb", id);  // cached slot no longer live: a new slot
+    EXPECT_EQ(tree.worker_units("b"), 3);
+    tree.remove_worker("a");
+    id = "c";
+    tree.insert("cc", id);  // takes a's old slot
+    id = "a";
+    tree.insert("a", id);  // a again, in another slot than the cache's
+    EXPECT_EQ(tree.worker_units("a"), 1);
+    EXPECT_EQ(tree.worker_units("c"), 2);
+    EXPECT_EQ(tree.worker_units("b"), 3);
+    EXPECT_EQ(tree.check_invariants(), "");
+  }
+  RadixTree other(KeyKind::kText, 1000);  // perhaps at the same address
+  other.insert("xyz", id);
+  EXPECT_EQ(other.worker_units("a"), 3);
+  EXPECT_EQ(other.stats().workers.size(), 1u);
+  EXPECT_EQ(other.check_invariants(), "");
+}
+
 TEST(RadixTree, ClearForgetsEverything) {
   RadixTree tree(KeyKind::kText, 1000);
   tree.insert("abc", "a");
