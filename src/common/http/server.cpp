@@ -320,6 +320,14 @@ net::awaitable<bool> read_request(tcp::socket& socket, beast::flat_buffer& buffe
                                   const ServerOptions& options, ReadFailure& failure) {
   HeadScanner scanner;
   for (;;) {
+    // Empty lines before a request line are ignored (RFC 9112 2.2; some clients send a CRLF
+    // after a POST body).
+    size_t blank = 0;
+    for (auto bytes = view_of(buffer); bytes.substr(blank, 2) == "\r\n";) blank += 2;
+    if (blank > 0) {
+      buffer.consume(blank);
+      scanner.reset();
+    }
     auto scan = scanner.scan(view_of(buffer));
     if (scan == HeadScanner::Result::kFound) break;
     if (scan == HeadScanner::Result::kInvalid) {

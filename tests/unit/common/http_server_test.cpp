@@ -117,12 +117,12 @@ TEST(HttpServer, MalformedRequestGives400) {
 TEST(HttpServer, ChunkedBodiesPipeliningAndContinue) {
   RunningServer server(echo_handler);
   HttpConnection connection(server.port());
-  // A chunked body, a pipelined request right behind it, and one that asks for 100-continue
-  // with its body already sent (so no interim answer); the last one closes the connection so
-  // that `raw` returns.
+  // A chunked body, a pipelined request right behind it (after a stray CRLF, which old clients
+  // send after a body), and one that asks for 100-continue with its body already sent (so no
+  // interim answer); the last one closes the connection so that `raw` returns.
   auto reply = connection.raw(
       "POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n"
-      "\r\nPOST /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nfg"
+      "\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nfg"
       "POST /c HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n"
       "\r\nhi");
   EXPECT_NE(reply.find("POST abcde"), std::string::npos) << reply;
