@@ -201,7 +201,6 @@ HeaderKind header_kind(std::string_view name) {
       if (iequals(name, "keep-alive")) return HeaderKind::kKeepAlive;
       break;
     case 12:
-      if (iequals(name, "content-type")) return HeaderKind::kContentType;
       if (iequals(name, "x-request-id")) return HeaderKind::kRequestId;
       break;
     case 13:

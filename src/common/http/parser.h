@@ -26,7 +26,6 @@ enum class HeaderKind : uint8_t {
   kHost,
   kExpect,
   kAuthorization,
-  kContentType,
   kRequestId,  // x-request-id
 };
 
@@ -79,7 +78,7 @@ enum class ParseResult { kOk, kInvalid };
 
 // `head` is the complete head (HeadScanner::head_bytes() bytes). On error `error` says why.
 ParseResult parse_request_head(std::string_view head, MessageHead& out, std::string& error);
-// `request_method` decides whether a body can follow (not after HEAD).
+// `head_request`: the request was HEAD, so no body follows whatever the headers say.
 ParseResult parse_response_head(std::string_view head, MessageHead& out, std::string& error,
                                 bool head_request = false);
 
