@@ -2,12 +2,14 @@
 // then each op is [opcode, worker, length, key bytes...]. Any broken invariant aborts.
 #include "router/tree/radix_tree.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace {
 
@@ -51,8 +53,34 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const auto m = tree.match(key);
         if (m.input_units != dpserve::router::tree::count_units(kind, key)) fail("input units");
         if (m.max_matched_units > m.input_units) fail("matched more than the key");
-        for (const auto& w : m.workers) {
-          if (w.matched_units > m.max_matched_units) fail("worker match above the maximum");
+        if (m.max_matched_units < 0) fail("negative match");
+        // Steps deepen, each lists only owners of the step above (ownership is prefix-closed),
+        // and every node has an owner, so the owners of the first step hold the longest match.
+        int64_t last = 0;
+        for (size_t s = 0; s < m.steps.size(); ++s) {
+          const auto& step = m.steps[s];
+          if (step.units < last || step.units > m.max_matched_units) fail("step units");
+          if (step.owners_begin >= step.owners_end) fail("matched node without an owner");
+          last = step.units;
+          for (uint32_t i = step.owners_begin; i < step.owners_end; ++i) {
+            if (m.matched_units(m.owners[i]) < step.units) fail("worker match below its step");
+            if (s == 0) continue;
+            const auto* above = m.owners.data() + m.steps[s - 1].owners_begin;
+            const auto* above_end = m.owners.data() + m.steps[s - 1].owners_end;
+            if (std::find(above, above_end, m.owners[i]) == above_end) {
+              fail("ownership not prefix-closed");
+            }
+          }
+        }
+        if (!m.steps.empty()) {
+          const auto& first = m.steps.front();
+          const std::vector<uint32_t> all(m.owners.begin() + first.owners_begin,
+                                          m.owners.begin() + first.owners_end);
+          std::vector<size_t> holders;
+          if (m.longest_among(all, holders) != m.max_matched_units ||
+              holders.empty() != (m.max_matched_units == 0)) {
+            fail("longest match among every owner is not the maximum");
+          }
         }
         break;
       }

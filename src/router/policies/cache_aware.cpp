@@ -42,12 +42,15 @@ std::optional<size_t> CacheAwarePolicy::select(std::span<const WorkerPtr> worker
   thread_local std::vector<double> scores;
   load_scores(workers, scores);
 
-  // Per-candidate match length. Only the given (available) workers compete; an unhealthy or
-  // circuit-open worker is simply absent and keeps its entries for when it returns.
-  thread_local std::vector<int64_t> matched;
+  // The longest own match among the candidates, and who holds it. Only the given (available)
+  // workers compete; an unhealthy or circuit-open worker is simply absent and keeps its entries
+  // for when it returns.
   thread_local std::vector<std::string_view> ids;
-  matched.assign(workers.size(), 0);
+  thread_local std::vector<uint32_t> slots;
+  thread_local std::vector<size_t> holders;
+  holders.clear();
   int64_t input_units = 0;
+  int64_t best = 0;
   // The match also remembers its walk, so the insert below starts where it stopped.
   thread_local tree::MatchResult m;
   const tree::MatchResult* walked = nullptr;
@@ -56,12 +59,13 @@ std::optional<size_t> CacheAwarePolicy::select(std::span<const WorkerPtr> worker
     walked = &m;
     input_units = m.input_units;
     ids.resize(workers.size());
+    slots.resize(workers.size());
     for (size_t i = 0; i < workers.size(); ++i) ids[i] = workers[i]->id();
-    t->matched_for(m, ids, matched);
+    t->slots_for(ids, slots);
+    best = m.longest_among(slots, holders);
   } else {
     input_units = tree::count_units(kind, key);
   }
-  const int64_t best = *std::max_element(matched.begin(), matched.end());
   const double rate =
       input_units > 0 ? static_cast<double>(best) / static_cast<double>(input_units) : 0.0;
 
@@ -69,12 +73,7 @@ std::optional<size_t> CacheAwarePolicy::select(std::span<const WorkerPtr> worker
   if (is_imbalanced(scores, config_.balance_abs_threshold, config_.balance_rel_threshold)) {
     chosen = lowest_score(scores, rng_);
     imbalanced_.fetch_add(1, std::memory_order_relaxed);
-  } else if (rate > config_.cache_threshold) {
-    thread_local std::vector<size_t> holders;
-    holders.clear();
-    for (size_t i = 0; i < workers.size(); ++i) {
-      if (matched[i] == best) holders.push_back(i);
-    }
+  } else if (!holders.empty() && rate > config_.cache_threshold) {
     chosen = lowest_score(scores, holders, rng_);
     cache_hits_.fetch_add(1, std::memory_order_relaxed);
   } else {
@@ -82,8 +81,15 @@ std::optional<size_t> CacheAwarePolicy::select(std::span<const WorkerPtr> worker
     cache_misses_.fetch_add(1, std::memory_order_relaxed);
   }
 
+  // The chosen worker's own match, for the estimated hit rate.
+  int64_t chosen_units = 0;
+  if (walked != nullptr) {
+    chosen_units = std::find(holders.begin(), holders.end(), chosen) != holders.end()
+                       ? best
+                       : m.matched_units(slots[chosen]);
+  }
   if (!key.empty()) get_tree(request.model, kind).insert(key, workers[chosen]->id(), walked);
-  matched_units_.fetch_add(matched[chosen], std::memory_order_relaxed);
+  matched_units_.fetch_add(chosen_units, std::memory_order_relaxed);
   input_units_.fetch_add(input_units, std::memory_order_relaxed);
   return chosen;
 }

@@ -547,7 +547,7 @@ MatchResult RadixTree::match(std::string_view key) const {
 void RadixTree::match(std::string_view key, MatchResult& result) const {
   result.input_units = 0;
   result.max_matched_units = 0;
-  result.workers.clear();
+  result.steps.clear();
   result.walk.tree = nullptr;
   if (key.empty()) return;
   const Shard& shard = shard_for(key);
@@ -595,56 +595,89 @@ void RadixTree::match(std::string_view key, MatchResult& result) const {
   }
   walk.pos = pos;
 
-  // Units matched at each step end, and of the whole key, in one forward pass over the key. A
-  // unit cut in half by the match end does not count.
-  thread_local std::vector<int64_t> units_at;
-  units_at.assign(steps.size(), 0);
-  {
-    int64_t units = 0;
-    size_t p = 0;
-    for (size_t s = 0; s < steps.size(); ++s) {
-      const size_t end = steps[s].end;
-      if (kind_ == KeyKind::kTokenIds) {
-        units = static_cast<int64_t>(end / 4);
-      } else {
-        units += count_text_units(key.data() + p, end - p);
-        p = end;
-        if (end < key.size() && is_continuation(key[end])) --units;
-      }
-      units_at[s] = units;
-      if (kind_ == KeyKind::kText && end < key.size() && is_continuation(key[end])) ++units;
-    }
-    result.input_units = kind_ == KeyKind::kTokenIds
-                             ? count_units(kind_, key)
-                             : units + count_text_units(key.data() + p, key.size() - p);
-  }
-  if (steps.empty()) return;
-  result.max_matched_units = units_at.back();
-
-  // A worker's match is the deepest matched node it owns. Shallowest first, each owner's length
-  // overwrites the last, so the deepest wins without a test per owner (owner tables of shared
-  // prefixes hold every worker: this loop runs once per (node, owner)). Ownership is prefix-closed,
-  // so the first node's owners are every worker that matched anything, each written by this call.
-  thread_local std::array<int64_t, kMaxWorkers> by_slot{};
+  // Each step: units matched at its end, in one forward pass over the key, and its owner slots
+  // copied: a plain copy of each table, where writing a length per (node, owner) pair was most of
+  // a match once hundreds of workers share a prefix. A text unit cut in half by the match end does
+  // not count (continuation bytes before the key's first character belong to no unit).
+  size_t total = 0;
+  for (const Step& step : steps) total += step.node->nowners;
+  if (result.owners.size() < total) result.owners.resize(total);
+  result.steps.resize(steps.size());
+  int64_t starts = 0;  // text: character starts in key[0, p)
+  size_t p = 0;
+  uint32_t at = 0;
   for (size_t s = 0; s < steps.size(); ++s) {
+    const size_t end = steps[s].end;
+    int64_t units;
+    if (kind_ == KeyKind::kTokenIds) {
+      units = static_cast<int64_t>(end / 4);
+    } else {
+      starts += count_text_units(key.data() + p, end - p);
+      p = end;
+      const bool cut = end < key.size() && is_continuation(key[end]) && starts > 0;
+      units = starts - (cut ? 1 : 0);
+    }
     const Node* n = steps[s].node;
-    const uint16_t* slots = n->owner_slots();
-    const int64_t units = units_at[s];
-    for (size_t i = 0; i < n->nowners; ++i) by_slot[slots[i]] = units;
+    std::memcpy(result.owners.data() + at, n->owner_slots(), n->nowners * sizeof(uint16_t));
+    result.steps[s] = {units, at, at + n->nowners};
+    at += n->nowners;
   }
-  const Node* first = steps.front().node;
-  const uint16_t* slots = first->owner_slots();
-  result.workers.resize(first->nowners);
-  for (size_t i = 0; i < first->nowners; ++i) result.workers[i] = {slots[i], by_slot[slots[i]]};
+  result.input_units = kind_ == KeyKind::kTokenIds
+                           ? count_units(kind_, key)
+                           : starts + count_text_units(key.data() + p, key.size() - p);
+  if (!steps.empty()) result.max_matched_units = result.steps.back().units;
 }
 
-void RadixTree::matched_for(const MatchResult& m, std::span<const std::string_view> worker_ids,
-                            std::span<int64_t> out) const {
-  std::fill(out.begin(), out.end(), 0);
-  if (m.workers.empty()) return;
-  // Slot -> matched units through a dense per-thread table, reset entry by entry afterwards.
-  thread_local std::vector<int64_t> by_slot(kMaxWorkers, 0);
-  for (const auto& w : m.workers) by_slot[w.slot] = w.matched_units;
+int64_t MatchResult::matched_units(uint32_t slot) const {
+  for (size_t s = steps.size(); s-- > 0;) {
+    const MatchStep& step = steps[s];
+    for (uint32_t i = step.owners_begin; i < step.owners_end; ++i) {
+      if (owners[i] == slot) return step.units;
+    }
+  }
+  return 0;
+}
+
+int64_t MatchResult::longest_among(std::span<const uint32_t> slots,
+                                   std::vector<size_t>& holders) const {
+  holders.clear();
+  if (steps.empty()) return 0;
+  // Candidate marks by slot, set and cleared around each call. Ownership is prefix-closed, so the
+  // deepest step listing any candidate is where the longest candidate match ends, and usually the
+  // very last step (a leaf, one or a few owners): the wide tables of shared prefixes above it are
+  // not read.
+  thread_local std::vector<uint8_t> mark(RadixTree::kMaxWorkers, 0);
+  for (const uint32_t slot : slots) {
+    if (slot < RadixTree::kMaxWorkers) mark[slot] = 1;
+  }
+  size_t best = steps.size();
+  for (size_t s = steps.size(); s-- > 0 && best == steps.size();) {
+    for (uint32_t i = steps[s].owners_begin; i < steps[s].owners_end; ++i) {
+      if (mark[owners[i]] != 0) {
+        best = s;
+        break;
+      }
+    }
+  }
+  for (const uint32_t slot : slots) {
+    if (slot < RadixTree::kMaxWorkers) mark[slot] = 0;
+  }
+  if (best == steps.size() || steps[best].units == 0) return 0;
+  // A step that ends inside a unit (a text character or a token id) matched no more units than
+  // the one above it: owners of the shallowest step with as many units hold the longest match
+  // too. Holders: the candidates among those owners (the same slot may be listed twice).
+  while (best > 0 && steps[best - 1].units == steps[best].units) --best;
+  const MatchStep& step = steps[best];
+  for (uint32_t i = step.owners_begin; i < step.owners_end; ++i) mark[owners[i]] = 1;
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (slots[i] < RadixTree::kMaxWorkers && mark[slots[i]] != 0) holders.push_back(i);
+  }
+  for (uint32_t i = step.owners_begin; i < step.owners_end; ++i) mark[owners[i]] = 0;
+  return step.units;
+}
+
+void RadixTree::slots_for(std::span<const std::string_view> worker_ids,
+                          std::span<uint32_t> out) const {
   // The policy passes the same workers in the same order decision after decision, and hashing
   // every id was most of a many-worker decision. So each position remembers its last slot; a
   // guess is used only if that slot is live under exactly this id (both change only under the
@@ -655,21 +688,18 @@ void RadixTree::matched_for(const MatchResult& m, std::span<const std::string_vi
     guess_tree = this;
     guess.clear();
   }
-  if (guess.size() < worker_ids.size()) guess.resize(worker_ids.size(), kNil);
-  {
-    std::shared_lock lock(registry_mu_);
-    for (size_t i = 0; i < worker_ids.size(); ++i) {
-      uint32_t slot = guess[i];
-      const WorkerState* st = slot != kNil ? state(slot) : nullptr;
-      if (st == nullptr || !st->live.load(std::memory_order_acquire) || st->id != worker_ids[i]) {
-        auto it = slots_.find(worker_ids[i]);
-        slot = it != slots_.end() ? it->second : kNil;
-        guess[i] = slot;
-      }
-      if (slot != kNil) out[i] = by_slot[slot];
+  if (guess.size() < worker_ids.size()) guess.resize(worker_ids.size(), kNoSlot);
+  std::shared_lock lock(registry_mu_);
+  for (size_t i = 0; i < worker_ids.size(); ++i) {
+    uint32_t slot = guess[i];
+    const WorkerState* st = slot != kNoSlot ? state(slot) : nullptr;
+    if (st == nullptr || !st->live.load(std::memory_order_acquire) || st->id != worker_ids[i]) {
+      auto it = slots_.find(worker_ids[i]);
+      slot = it != slots_.end() ? it->second : kNoSlot;
+      guess[i] = slot;
     }
+    out[i] = slot;
   }
-  for (const auto& w : m.workers) by_slot[w.slot] = 0;
 }
 
 int64_t RadixTree::worker_units(std::string_view worker_id) const {

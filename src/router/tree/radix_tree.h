@@ -33,20 +33,39 @@ inline std::string_view token_key(std::span<const int32_t> ids) {
   return {reinterpret_cast<const char*>(ids.data()), ids.size_bytes()};
 }
 
+// Stands for "no slot": a worker the tree does not know.
+inline constexpr uint32_t kNoSlot = 0xFFFFFFFF;
+
 // Units (characters or ids) in a whole key.
 int64_t count_units(KeyKind kind, std::string_view key);
 
-struct WorkerMatch {
-  uint32_t slot = 0;
-  int64_t matched_units = 0;
+// One node of a match's path: the key units matched once it is (partly) consumed, and its owners,
+// as a range of MatchResult::owners.
+struct MatchStep {
+  int64_t units = 0;
+  uint32_t owners_begin = 0;
+  uint32_t owners_end = 0;
 };
 
 struct MatchResult {
   int64_t input_units = 0;
   // Longest prefix of the key found in the tree, whoever owns it.
   int64_t max_matched_units = 0;
-  // Every worker owning at least one matched node, with the length of its own longest match.
-  std::vector<WorkerMatch> workers;
+  // The matched path, shallowest first, with each node's owner slots copied out (node tables are
+  // only readable under the shard lock). Ownership is prefix-closed, so each step's owners are a
+  // subset of the step before's, and a worker's own match is the units of the deepest step that
+  // lists it. Per-worker lengths are read from this on demand: writing one for every owner of
+  // every matched node was most of a match with hundreds of workers sharing a prefix.
+  std::vector<MatchStep> steps;
+  std::vector<uint16_t> owners;  // only the ranges named by `steps` are meaningful
+
+  // Units matched by the worker in `slot` (0 when it owns nothing on the path, or slot is kNoSlot).
+  int64_t matched_units(uint32_t slot) const;
+  // The longest own match among candidate workers given by slot (kNoSlot for a worker the tree
+  // does not know): returns its units (0 when no candidate matched anything) and puts the
+  // positions in `slots` of every candidate holding it into `holders` (cleared first; empty when
+  // the result is 0). Reads only the steps from the deepest up to the first with a candidate.
+  int64_t longest_among(std::span<const uint32_t> slots, std::vector<size_t>& holders) const;
 
   // Where match() stopped, so that an insert of the same key right after need not walk the tree
   // again. Used only while the shard is unchanged since (checked under its lock).
@@ -103,13 +122,13 @@ class RadixTree {
   // The same into `out`, reusing its storage (the decision path keeps one per thread).
   void match(std::string_view key, MatchResult& out) const;
 
-  // Slot of a known worker, to read MatchResult::workers; nullopt if it owns nothing here.
+  // Slot of a known worker, to read a MatchResult; nullopt if it owns nothing here.
   std::optional<uint32_t> slot_of(std::string_view worker_id) const;
 
-  // For each of `worker_ids`, its own matched units in `m` (0 when it matched nothing), written to
-  // `out` (same length). One registry lock for the whole batch.
-  void matched_for(const MatchResult& m, std::span<const std::string_view> worker_ids,
-                   std::span<int64_t> out) const;
+  // The slot of each of `worker_ids` into `out` (same length), kNoSlot for an unknown id. One
+  // registry lock for the whole batch; a caller passing the same ids in the same order decision
+  // after decision mostly skips the hash lookups.
+  void slots_for(std::span<const std::string_view> worker_ids, std::span<uint32_t> out) const;
 
   // Drops every entry of the worker (it left the registry).
   void remove_worker(std::string_view worker_id);

@@ -48,10 +48,7 @@ int64_t matched(const CacheAwarePolicy& p, std::string_view text, const std::str
   if (t == nullptr) return 0;
   auto slot = t->slot_of(worker);
   if (!slot) return 0;
-  for (const auto& w : t->match(text).workers) {
-    if (w.slot == *slot) return w.matched_units;
-  }
-  return 0;
+  return t->match(text).matched_units(*slot);
 }
 
 TEST(CacheAware, IsTheDefaultAndListedFirst) {

@@ -93,10 +93,7 @@ std::string random_key(KeyKind kind, std::mt19937_64& rng, size_t max_units) {
 int64_t tree_match(const RadixTree& tree, const MatchResult& m, const std::string& worker) {
   auto slot = tree.slot_of(worker);
   if (!slot) return 0;
-  for (const auto& w : m.workers) {
-    if (w.slot == *slot) return w.matched_units;
-  }
-  return 0;
+  return m.matched_units(*slot);
 }
 
 struct Params {
@@ -144,6 +141,27 @@ TEST_P(RadixTreeProperty, AgreesWithNaiveModel) {
           }
         }
         ASSERT_EQ(m.max_matched_units, best);
+        // The policy's question: the longest match among a random subset of the workers (one of
+        // them possibly unknown to the tree, one possibly listed twice), and who holds it.
+        std::vector<std::string_view> ids;
+        for (const auto& w : workers) {
+          if (rng() % 2 == 0) ids.push_back(w);
+        }
+        if (!ids.empty() && rng() % 4 == 0) ids.push_back(ids.front());
+        if (rng() % 4 == 0) ids.push_back("unknown");
+        std::vector<uint32_t> slots(ids.size());
+        tree.slots_for(ids, slots);
+        std::vector<size_t> holders;
+        const int64_t longest = m.longest_among(slots, holders);
+        int64_t want_longest = 0;
+        for (const auto id : ids)
+          want_longest = std::max(want_longest, tree_match(tree, m, std::string(id)));
+        ASSERT_EQ(longest, want_longest) << "seed " << seed << " step " << step;
+        std::vector<size_t> want_holders;
+        for (size_t i = 0; i < ids.size() && longest > 0; ++i) {
+          if (tree_match(tree, m, std::string(ids[i])) == longest) want_holders.push_back(i);
+        }
+        ASSERT_EQ(holders, want_holders) << "seed " << seed << " step " << step;
       } else if (op < 97) {
         tree.remove_worker(worker);
         model.remove(worker);
@@ -208,15 +226,23 @@ TEST(RadixTreeConcurrency, RandomOperationsKeepInvariants) {
               m.max_matched_units > m.input_units) {
             failed = true;
           }
-          for (const auto& w : m.workers) {
-            if (w.matched_units > m.max_matched_units || w.matched_units <= 0) failed = true;
+          for (const auto& ms : m.steps) {
+            if (ms.units > m.max_matched_units || ms.owners_begin >= ms.owners_end) {
+              failed = true;
+            }
           }
           // Per-worker lengths by id while other threads remove workers and reuse their slots.
           const std::vector<std::string_view> ids(workers.begin(), workers.end());
-          std::vector<int64_t> lengths(ids.size());
-          tree.matched_for(m, ids, lengths);
-          for (const int64_t n : lengths) {
-            if (n < 0 || n > m.max_matched_units) failed = true;
+          std::vector<uint32_t> slots(ids.size());
+          tree.slots_for(ids, slots);
+          std::vector<size_t> holders;
+          const int64_t longest = m.longest_among(slots, holders);
+          if (longest < 0 || longest > m.max_matched_units || (longest > 0) == holders.empty()) {
+            failed = true;
+          }
+          for (const uint32_t slot : slots) {
+            const int64_t n = m.matched_units(slot);
+            if (n < 0 || n > longest) failed = true;
           }
         } else if (op < 999) {
           tree.remove_worker(worker);
@@ -236,19 +262,18 @@ TEST(RadixTreeConcurrency, RandomOperationsKeepInvariants) {
   for (int i = 0; i < 500; ++i) {
     const std::string key = random_key(KeyKind::kText, rng, 14);
     const MatchResult m = tree.match(key);
-    for (const auto& wm : m.workers) {
+    for (const auto& w : workers) {
+      const auto slot = tree.slot_of(w);
+      if (!slot) continue;
       int64_t best = 0;
-      for (size_t wi = 0; wi < workers.size(); ++wi) {
-        if (tree.slot_of(workers[wi]) != wm.slot) continue;
-        for (const auto& pt : per_thread) {
-          auto it = pt.find(workers[wi]);
-          if (it == pt.end()) continue;
-          for (const auto& k : it->second) {
-            best = std::max(best, prefix_units(KeyKind::kText, key, lcp(k, key)));
-          }
+      for (const auto& pt : per_thread) {
+        auto it = pt.find(w);
+        if (it == pt.end()) continue;
+        for (const auto& k : it->second) {
+          best = std::max(best, prefix_units(KeyKind::kText, key, lcp(k, key)));
         }
       }
-      EXPECT_LE(wm.matched_units, best);
+      EXPECT_LE(m.matched_units(*slot), best);
     }
   }
 }

@@ -12,10 +12,18 @@ namespace {
 int64_t matched_by(const RadixTree& tree, const MatchResult& m, const std::string& worker) {
   auto slot = tree.slot_of(worker);
   if (!slot) return 0;
-  for (const auto& w : m.workers) {
-    if (w.slot == *slot) return w.matched_units;
-  }
-  return 0;
+  return m.matched_units(*slot);
+}
+
+// Each id's own match through slots_for, as the cache_aware policy reads it.
+std::vector<int64_t> lengths_for(const RadixTree& tree, std::string_view key,
+                                 const std::vector<std::string_view>& ids) {
+  const MatchResult m = tree.match(key);
+  std::vector<uint32_t> slots(ids.size());
+  tree.slots_for(ids, slots);
+  std::vector<int64_t> out;
+  for (const uint32_t slot : slots) out.push_back(m.matched_units(slot));
+  return out;
 }
 
 TEST(RadixTree, EmptyTreeMatchesNothing) {
@@ -23,7 +31,7 @@ TEST(RadixTree, EmptyTreeMatchesNothing) {
   auto m = tree.match("hello");
   EXPECT_EQ(m.input_units, 5);
   EXPECT_EQ(m.max_matched_units, 0);
-  EXPECT_TRUE(m.workers.empty());
+  EXPECT_TRUE(m.steps.empty());
   EXPECT_EQ(tree.match("").input_units, 0);
 }
 
@@ -184,41 +192,79 @@ TEST(RadixTree, InsertAfterMatchReusesTheWalkOnlyWhileTheShardIsUnchanged) {
   EXPECT_EQ(tree.check_invariants(), "");
 }
 
-TEST(RadixTree, MatchedForFollowsWorkerOrderRemovalAndSlotReuse) {
+TEST(RadixTree, SlotsForFollowsWorkerOrderRemovalAndSlotReuse) {
   RadixTree tree(KeyKind::kText, 100);
   tree.insert("abcdef", "a");
   tree.insert("abc", "b");
   std::vector<std::string_view> ids{"a", "b", "c"};
-  std::vector<int64_t> out(3);
-  tree.matched_for(tree.match("abcdefgh"), ids, out);
-  EXPECT_EQ(out, (std::vector<int64_t>{6, 3, 0}));
+  EXPECT_EQ(lengths_for(tree, "abcdefgh", ids), (std::vector<int64_t>{6, 3, 0}));
   // Same positions, other workers: remembered slots must not leak across ids.
   ids = {"b", "a", "c"};
-  tree.matched_for(tree.match("abcdefgh"), ids, out);
-  EXPECT_EQ(out, (std::vector<int64_t>{3, 6, 0}));
+  EXPECT_EQ(lengths_for(tree, "abcdefgh", ids), (std::vector<int64_t>{3, 6, 0}));
   // "b" leaves and "c" takes its slot: the position that held "b" now names "c".
   tree.remove_worker("b");
   tree.insert("abcd", "c");
   ids = {"b", "a", "c"};
-  tree.matched_for(tree.match("abcdefgh"), ids, out);
-  EXPECT_EQ(out, (std::vector<int64_t>{0, 6, 4}));
+  EXPECT_EQ(lengths_for(tree, "abcdefgh", ids), (std::vector<int64_t>{0, 6, 4}));
   ids = {"c", "a", "b"};
-  tree.matched_for(tree.match("abcdefgh"), ids, out);
-  EXPECT_EQ(out, (std::vector<int64_t>{4, 6, 0}));
+  EXPECT_EQ(lengths_for(tree, "abcdefgh", ids), (std::vector<int64_t>{4, 6, 0}));
   // "b" comes back in a new slot.
   tree.insert("ab", "b");
   ids = {"b", "a", "c"};
-  tree.matched_for(tree.match("abcdefgh"), ids, out);
-  EXPECT_EQ(out, (std::vector<int64_t>{2, 6, 4}));
+  EXPECT_EQ(lengths_for(tree, "abcdefgh", ids), (std::vector<int64_t>{2, 6, 4}));
   // Another tree on the same thread: its slots are not this tree's.
   RadixTree other(KeyKind::kText, 100);
   other.insert("abcdefgh", "c");
   other.insert("abc", "a");
-  other.matched_for(other.match("abcdefgh"), ids, out);
-  EXPECT_EQ(out, (std::vector<int64_t>{0, 3, 8}));
+  EXPECT_EQ(lengths_for(other, "abcdefgh", ids), (std::vector<int64_t>{0, 3, 8}));
   // Nothing matched: all zero.
-  tree.matched_for(tree.match("zzz"), ids, out);
-  EXPECT_EQ(out, (std::vector<int64_t>{0, 0, 0}));
+  EXPECT_EQ(lengths_for(tree, "zzz", ids), (std::vector<int64_t>{0, 0, 0}));
+}
+
+TEST(RadixTree, LongestAmongCandidatesReadsFromTheDeepestStepUp) {
+  RadixTree tree(KeyKind::kText, 100);
+  tree.insert("abcdef", "a");
+  tree.insert("abcdef", "b");
+  tree.insert("abc", "c");
+  tree.insert("abcdefgh", "d");
+  const MatchResult m = tree.match("abcdefghij");
+  std::vector<std::string_view> ids{"c", "a", "b", "x", "d"};
+  std::vector<uint32_t> slots(ids.size());
+  tree.slots_for(ids, slots);
+  EXPECT_EQ(slots[3], kNoSlot);
+  std::vector<size_t> holders;
+  EXPECT_EQ(m.longest_among(slots, holders), 8);
+  EXPECT_EQ(holders, (std::vector<size_t>{4}));
+  // Without "d" (unavailable): "a" and "b" tie at 6, in the candidates' order.
+  EXPECT_EQ(m.longest_among(std::span(slots).first(4), holders), 6);
+  EXPECT_EQ(holders, (std::vector<size_t>{1, 2}));
+  // A worker listed twice is a holder at both positions.
+  const std::vector<uint32_t> twice{slots[0], slots[0]};
+  EXPECT_EQ(m.longest_among(twice, holders), 3);
+  EXPECT_EQ(holders, (std::vector<size_t>{0, 1}));
+  // No candidate on the path: 0 and nobody.
+  EXPECT_EQ(m.longest_among(std::span(slots).subspan(3, 1), holders), 0);
+  EXPECT_TRUE(holders.empty());
+  EXPECT_EQ(m.matched_units(kNoSlot), 0);
+}
+
+// Continuation bytes before a key's first character belong to no character: a match that stops
+// among them matched nothing (it once came out as -1).
+TEST(RadixTree, LeadingContinuationBytesCountAsNothing) {
+  RadixTree tree(KeyKind::kText, 100);
+  tree.insert("\x80\x81", "a");
+  const MatchResult m = tree.match("\x80\x82");
+  EXPECT_EQ(m.input_units, 0);
+  EXPECT_EQ(m.max_matched_units, 0);
+  EXPECT_EQ(matched_by(tree, m, "a"), 0);
+  std::vector<size_t> holders;
+  const std::vector<uint32_t> slots{*tree.slot_of("a")};
+  EXPECT_EQ(m.longest_among(slots, holders), 0);
+  EXPECT_TRUE(holders.empty());
+  // A character after them counts once it is whole.
+  tree.insert("\x80\xC3\xA9z", "a");
+  EXPECT_EQ(tree.match("\x80\xC3\xA9y").max_matched_units, 1);
+  EXPECT_EQ(tree.match("\x80\xC3\xAAy").max_matched_units, 0);
 }
 
 TEST(RadixTree, EvictionIsPerWorker) {
@@ -250,7 +296,8 @@ TEST(RadixTree, RemoveWorkerDropsOnlyItsOwnership) {
   EXPECT_FALSE(tree.slot_of("a").has_value());
   auto m = tree.match("shared prefix A");
   EXPECT_EQ(m.max_matched_units, 14);
-  ASSERT_EQ(m.workers.size(), 1u);
+  ASSERT_EQ(m.steps.size(), 1u);  // one node, owned by "b" alone
+  ASSERT_EQ(m.steps[0].owners_end - m.steps[0].owners_begin, 1u);
   EXPECT_EQ(matched_by(tree, m, "b"), 14);
   EXPECT_EQ(tree.check_invariants(), "");
   // The slot is reused cleanly.
