@@ -195,33 +195,47 @@ std::optional<std::pair<uint32_t, uint64_t>> RadixTree::acquire_slot(std::string
 
 std::optional<std::pair<uint32_t, uint64_t>> RadixTree::cached_slot(std::string_view worker_id) {
   // Keyed by where the id's characters are (callers keep one string per worker), checked by
-  // content, so another string at a reused address only misses. 1 Ki entries per thread.
+  // content, so another string at a reused address only misses. 1 Ki sets of two entries per
+  // thread, the older one replaced: direct-mapped, 512 workers' ids shared buckets often enough
+  // to miss on more than a third of inserts (each miss a registry lock and a hash lookup).
   struct Entry {
     uint64_t tree = 0;
     uint64_t gen = 0;
     uint32_t slot = 0;
     std::string id;
   };
+  struct Set {
+    Entry way[2];
+    uint8_t newer = 0;
+  };
   constexpr int kLog2 = 10;
-  thread_local std::vector<Entry> cache(size_t{1} << kLog2);
-  Entry& e = cache[(reinterpret_cast<uintptr_t>(worker_id.data()) * 0x9E3779B97F4A7C15ULL) >>
+  thread_local std::vector<Set> cache(size_t{1} << kLog2);
+  Set& set = cache[(reinterpret_cast<uintptr_t>(worker_id.data()) * 0x9E3779B97F4A7C15ULL) >>
                    (64 - kLog2)];
-  if (e.tree == serial_ && e.id == worker_id) {
+  for (uint8_t w = 0; w < 2; ++w) {
+    const Entry& e = set.way[w];
+    if (e.tree != serial_ || e.id != worker_id) continue;
     // Live first, then the generation: unchanged since the entry was filled means the slot was
     // not given to another id in between, so it was this worker's (and live) at that point. The
     // insert checks both again under the shard lock, as after acquire_slot.
     const WorkerState* st = state(e.slot);
     if (st->live.load(std::memory_order_acquire) &&
         st->generation.load(std::memory_order_acquire) == e.gen) {
+      set.newer = w;
       return std::pair{e.slot, e.gen};
     }
   }
   auto acquired = acquire_slot(worker_id);
   if (acquired) {
+    // Refill the entry already holding this id (its slot went stale), else the older one.
+    uint8_t w = set.newer ^ 1;
+    if (set.way[set.newer].tree == serial_ && set.way[set.newer].id == worker_id) w = set.newer;
+    Entry& e = set.way[w];
     e.tree = serial_;
     e.id.assign(worker_id);
     e.slot = acquired->first;
     e.gen = acquired->second;
+    set.newer = w;
   }
   return acquired;
 }
@@ -411,6 +425,10 @@ void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot,
   uint32_t& entry =
       leaf->owner_entries()[static_cast<size_t>(top) == last ? top_index : leaf->nowners - 1];
   const uint64_t stamp = st->clock.fetch_add(1, std::memory_order_relaxed) + 1;
+  // The published tail stamp changes only if the tail entry is this one or another entry became
+  // the tail; reading the tail's stamp otherwise would touch the worker's oldest (cold) entry on
+  // every insert.
+  const uint32_t old_tail = lru.tail;
   if (entry == kNil) {
     entry = pool.allocate();
     pool[entry].set(leaf, stamp);
@@ -422,7 +440,7 @@ void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot,
       lru_push_front(pool, lru, entry);
     }
   }
-  publish_tail(pool, lru);
+  if (lru.tail != old_tail || entry == old_tail) publish_tail(pool, lru);
 }
 
 bool RadixTree::evict_one_locked(Shard& shard, uint32_t slot) {
