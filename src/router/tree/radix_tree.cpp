@@ -196,46 +196,52 @@ std::optional<std::pair<uint32_t, uint64_t>> RadixTree::acquire_slot(std::string
 std::optional<std::pair<uint32_t, uint64_t>> RadixTree::cached_slot(std::string_view worker_id) {
   // Keyed by where the id's characters are (callers keep one string per worker), checked by
   // content, so another string at a reused address only misses. 1 Ki sets of two entries per
-  // thread, the older one replaced: direct-mapped, 512 workers' ids shared buckets often enough
-  // to miss on more than a third of inserts (each miss a registry lock and a hash lookup).
-  struct Entry {
+  // thread, the less recently used one replaced: direct-mapped, 512 workers' ids shared buckets
+  // often enough to miss on more than a third of inserts (each miss a registry lock and a hash
+  // lookup). An entry is one cache line with the id in it (a heap copy was one more cold line per
+  // insert with hundreds of workers); a longer id is looked up in the registry every time.
+  struct alignas(64) Entry {
     uint64_t tree = 0;
     uint64_t gen = 0;
-    uint32_t slot = 0;
-    std::string id;
+    uint16_t slot = 0;
+    uint16_t size = 0;
+    char id[44];
+    bool holds(uint64_t serial, std::string_view worker) const {
+      return tree == serial && size == worker.size() && std::memcmp(id, worker.data(), size) == 0;
+    }
   };
-  struct Set {
-    Entry way[2];
-    uint8_t newer = 0;
-  };
+  static_assert(sizeof(Entry) == 64 && kMaxWorkers <= 0xFFFF);
+  // The first way is the most recently used one: a hit there reads one line, a hit in the second
+  // swaps them, and a miss replaces the second.
   constexpr int kLog2 = 10;
-  thread_local std::vector<Set> cache(size_t{1} << kLog2);
-  Set& set = cache[(reinterpret_cast<uintptr_t>(worker_id.data()) * 0x9E3779B97F4A7C15ULL) >>
-                   (64 - kLog2)];
-  for (uint8_t w = 0; w < 2; ++w) {
-    const Entry& e = set.way[w];
-    if (e.tree != serial_ || e.id != worker_id) continue;
+  thread_local std::vector<std::array<Entry, 2>> cache(size_t{1} << kLog2);
+  if (worker_id.size() > sizeof(Entry::id)) return acquire_slot(worker_id);
+  auto& set = cache[(reinterpret_cast<uintptr_t>(worker_id.data()) * 0x9E3779B97F4A7C15ULL) >>
+                    (64 - kLog2)];
+  for (size_t w = 0; w < 2; ++w) {
+    if (!set[w].holds(serial_, worker_id)) continue;
+    if (w == 1) std::swap(set[0], set[1]);
+    const Entry& e = set[0];
     // Live first, then the generation: unchanged since the entry was filled means the slot was
     // not given to another id in between, so it was this worker's (and live) at that point. The
     // insert checks both again under the shard lock, as after acquire_slot.
     const WorkerState* st = state(e.slot);
     if (st->live.load(std::memory_order_acquire) &&
         st->generation.load(std::memory_order_acquire) == e.gen) {
-      set.newer = w;
-      return std::pair{e.slot, e.gen};
+      return std::pair{uint32_t{e.slot}, e.gen};
     }
+    break;  // the slot went stale: refill this entry
   }
   auto acquired = acquire_slot(worker_id);
   if (acquired) {
-    // Refill the entry already holding this id (its slot went stale), else the older one.
-    uint8_t w = set.newer ^ 1;
-    if (set.way[set.newer].tree == serial_ && set.way[set.newer].id == worker_id) w = set.newer;
-    Entry& e = set.way[w];
-    e.tree = serial_;
-    e.id.assign(worker_id);
-    e.slot = acquired->first;
-    e.gen = acquired->second;
-    set.newer = w;
+    if (!set[0].holds(serial_, worker_id)) {
+      set[1] = set[0];
+      set[0].tree = serial_;
+      set[0].size = static_cast<uint16_t>(worker_id.size());
+      std::memcpy(set[0].id, worker_id.data(), worker_id.size());
+    }
+    set[0].gen = acquired->second;
+    set[0].slot = static_cast<uint16_t>(acquired->first);
   }
   return acquired;
 }
@@ -258,6 +264,9 @@ void RadixTree::insert(std::string_view key, std::string_view worker_id,
   const auto [slot, gen] = *acquired;
   WorkerState* st = state(slot);
   Shard& shard = shard_for(key);
+  // The worker's LRU list head and counts for this shard: with hundreds of workers a cold line,
+  // fetched while the lock is taken and the path is walked.
+  __builtin_prefetch(&st->shards[shard.index]);
   {
     std::unique_lock lock(shard.mu);
     // A removal that started after we looked the slot up has already cleaned, or will clean, this

@@ -338,6 +338,27 @@ TEST(RadixTree, SlotCacheFollowsIdsRemovalReuseAndTrees) {
   EXPECT_EQ(other.check_invariants(), "");
 }
 
+// Many ids share the cache's sets (two ways each), and ids longer than an entry holds bypass it:
+// every insert must still land on its own worker.
+TEST(RadixTree, SlotCacheKeepsManyAndLongIdsApart) {
+  RadixTree tree(KeyKind::kText, 1000);
+  std::vector<std::string> ids, keys;
+  for (int i = 0; i < 3000; ++i) {
+    ids.emplace_back(i % 3 == 0 ? 40 : 0, 'x');
+    ids.back().append("w").append(std::to_string(i));
+    keys.emplace_back("k");
+    keys.back().append(std::to_string(i));
+  }
+  for (int round = 0; round < 2; ++round) {
+    for (size_t i = 0; i < ids.size(); ++i) tree.insert(keys[i], ids[i]);
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_EQ(tree.worker_units(ids[i]), static_cast<int64_t>(1 + std::to_string(i).size()))
+        << ids[i];
+  }
+  EXPECT_EQ(tree.check_invariants(), "");
+}
+
 TEST(RadixTree, ClearForgetsEverything) {
   RadixTree tree(KeyKind::kText, 1000);
   tree.insert("abc", "a");
