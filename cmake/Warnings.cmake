@@ -16,7 +16,9 @@ if(DPSERVE_SANITIZE STREQUAL "asan-ubsan")
                       -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
 elseif(DPSERVE_SANITIZE STREQUAL "tsan")
-  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  # GCC warns that TSan does not model atomic_thread_fence, which Asio's handlers use; the fences
+  # only order what TSan already sees through the atomics, so this must not fail the build.
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer -Wno-error=tsan)
   add_link_options(-fsanitize=thread)
 elseif(NOT DPSERVE_SANITIZE STREQUAL "")
   message(FATAL_ERROR "DPSERVE_SANITIZE must be '', 'asan-ubsan' or 'tsan', got '${DPSERVE_SANITIZE}'")
