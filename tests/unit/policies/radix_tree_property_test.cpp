@@ -101,6 +101,70 @@ struct Params {
   int64_t budget;
 };
 
+// Hundreds of workers on few, short keys: shared nodes get owner tables of hundreds of slots,
+// which shrink as most workers leave for a while and grow again as they come back (slots reused).
+// Exact per-worker lengths and the longest match among random candidates against the model, with
+// and without eviction; invariants checked throughout.
+TEST(RadixTreeManyWorkers, AgreesWithNaiveModel) {
+  for (const int64_t budget : {int64_t{1} << 30, int64_t{12}}) {
+    const bool evicting = budget < (int64_t{1} << 30);
+    std::vector<std::string> workers;
+    for (int w = 0; w < 300; ++w) workers.push_back("worker-" + std::to_string(w));
+    std::mt19937_64 rng(11 + static_cast<uint64_t>(budget));
+    RadixTree tree(KeyKind::kText, budget);
+    NaiveModel model(KeyKind::kText);
+    // Removed workers come back after a while, so slots are reused and tables shrink and grow.
+    for (int step = 0; step < 14000; ++step) {
+      const std::string& worker = workers[rng() % workers.size()];
+      // A third of the way in, most workers leave for a while: wide tables go back to lists.
+      const bool leaving = step >= 4000 && step < 6000;
+      const int op = leaving ? 97 + static_cast<int>(rng() % 3) : static_cast<int>(rng() % 100);
+      if (op < 70) {
+        const std::string key = "ab" + random_key(KeyKind::kText, rng, 3);
+        MatchResult m;
+        tree.match(key, m);
+        tree.insert(key, worker, &m);
+        model.insert(key, worker);
+      } else if (op < 97) {
+        const std::string key = "ab" + random_key(KeyKind::kText, rng, 4);
+        const MatchResult m = tree.match(key);
+        std::vector<std::string_view> ids;
+        for (size_t i = rng() % 7; i < workers.size(); i += 1 + rng() % 5) {
+          ids.push_back(workers[i]);
+        }
+        std::vector<uint32_t> slots(ids.size());
+        tree.slots_for(ids, slots);
+        int64_t want_longest = 0;
+        std::vector<int64_t> got(ids.size());
+        for (size_t i = 0; i < ids.size(); ++i) {
+          got[i] = m.matched_units(slots[i]);
+          const int64_t want = model.match(key, std::string(ids[i]));
+          if (evicting) {
+            ASSERT_LE(got[i], want) << "step " << step << " " << ids[i];
+          } else {
+            ASSERT_EQ(got[i], want) << "step " << step << " " << ids[i];
+          }
+          want_longest = std::max(want_longest, got[i]);
+        }
+        std::vector<size_t> holders;
+        ASSERT_EQ(m.longest_among(slots, holders), want_longest) << "step " << step;
+        std::vector<size_t> want_holders;
+        for (size_t i = 0; i < ids.size() && want_longest > 0; ++i) {
+          if (got[i] == want_longest) want_holders.push_back(i);
+        }
+        ASSERT_EQ(holders, want_holders) << "step " << step;
+      } else {
+        tree.remove_worker(worker);
+        model.remove(worker);
+      }
+      if (step % 500 == 0) {
+        ASSERT_EQ(tree.check_invariants(), "") << "step " << step;
+      }
+    }
+    ASSERT_EQ(tree.check_invariants(), "");
+  }
+}
+
 class RadixTreeProperty : public ::testing::TestWithParam<Params> {};
 
 TEST_P(RadixTreeProperty, AgreesWithNaiveModel) {
