@@ -53,7 +53,13 @@ bool SchedulerThread::flush_cache() {
   std::future<bool> result = done.get_future();
   {
     std::lock_guard lock(mu_);
-    inbox_.push_back([this, &done] { done.set_value(scheduler_.flush_cache()); });
+    // The load is published before the answer, so that load() right after a flush sees it (it
+    // was published only after the next step, and a caller could read the tree still full).
+    inbox_.push_back([this, &done] {
+      const bool flushed = scheduler_.flush_cache();
+      publish_load();
+      done.set_value(flushed);
+    });
   }
   cv_.notify_one();
   return result.get();
@@ -62,6 +68,12 @@ bool SchedulerThread::flush_cache() {
 SchedulerLoad SchedulerThread::load() const {
   std::lock_guard lock(mu_);
   return load_;
+}
+
+void SchedulerThread::publish_load() {
+  SchedulerLoad snapshot = scheduler_.load();
+  std::lock_guard lock(mu_);
+  load_ = snapshot;
 }
 
 void SchedulerThread::run() {
@@ -76,9 +88,7 @@ void SchedulerThread::run() {
     }
     for (auto& command : commands) command();
     busy = scheduler_.step();
-    SchedulerLoad snapshot = scheduler_.load();
-    std::lock_guard lock(mu_);
-    load_ = snapshot;
+    publish_load();
   }
   // Run what was queued before the stop (answers flush_cache callers), then end every request.
   std::deque<std::function<void()>> commands;

@@ -39,6 +39,8 @@ class SchedulerThread {
 
  private:
   void run();
+  // Copies the scheduler's load into load_ (scheduler thread only).
+  void publish_load();
 
   Scheduler scheduler_;  // touched only by the loop thread, except its const config accessors
   mutable std::mutex mu_;

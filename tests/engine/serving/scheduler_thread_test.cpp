@@ -84,11 +84,14 @@ TEST(SchedulerThread, ConcurrentSubmittersGetTheSameOutputsAsAlone) {
     }
   }
   EXPECT_EQ(model.bad_reads.load(), 0);
+  // load() is a snapshot published after each step, and the last finish callback runs inside
+  // that step: read it after a command that the scheduler thread answers (flush_cache publishes
+  // the load before answering), not right after the callbacks.
+  EXPECT_TRUE(engine.flush_cache());
   const SchedulerLoad l = engine.load();
   EXPECT_EQ(l.generation_tokens_total, 16 * 12);
   EXPECT_EQ(l.num_running + l.num_waiting, 0);
-  EXPECT_TRUE(engine.flush_cache());
-  EXPECT_EQ(engine.load().cached_tokens_in_tree, 0);
+  EXPECT_EQ(l.cached_tokens_in_tree, 0);
 }
 
 TEST(SchedulerThread, ValidationErrorsAreSynchronousDuplicatesAsync) {
