@@ -190,6 +190,7 @@ std::optional<std::pair<uint32_t, uint64_t>> RadixTree::acquire_slot(std::string
   const uint64_t gen = st->generation.fetch_add(1, std::memory_order_acq_rel) + 1;
   st->live.store(true, std::memory_order_release);
   slots_.emplace(std::string(worker_id), slot);
+  ++registry_version_;
   return std::pair{slot, gen};
 }
 
@@ -505,6 +506,7 @@ void RadixTree::remove_worker(std::string_view worker_id) {
     if (it == slots_.end()) return;
     slot = it->second;
     slots_.erase(it);
+    ++registry_version_;
     state(slot)->live.store(false, std::memory_order_release);
   }
   for (size_t i = 0; i < kShards; ++i) {
@@ -706,26 +708,41 @@ int64_t MatchResult::longest_among(std::span<const uint32_t> slots,
 void RadixTree::slots_for(std::span<const std::string_view> worker_ids,
                           std::span<uint32_t> out) const {
   // The policy passes the same workers in the same order decision after decision, and hashing
-  // every id was most of a many-worker decision. So each position remembers its last slot; a
-  // guess is used only if that slot is live under exactly this id (both change only under the
-  // exclusive registry lock), else the id is looked up.
-  thread_local const RadixTree* guess_tree = nullptr;
-  thread_local std::vector<uint32_t> guess;
-  if (guess_tree != this) {
-    guess_tree = this;
+  // every id was most of a many-worker decision. So each position remembers its last answer: a
+  // slot is used again only if it is live under exactly this id (both change only under the
+  // exclusive registry lock); "unknown" only for the same id while no worker was added or removed
+  // since (a fleet's workers that were never chosen are unknown to the tree, and were looked up on
+  // every decision). Anything else is looked up.
+  struct Guess {
+    uint32_t slot = kNoSlot;
+    uint64_t version = 0;    // registry version at which unknown_id was unknown; 0: none
+    std::string unknown_id;  // only while slot == kNoSlot
+  };
+  thread_local uint64_t guess_tree = 0;
+  thread_local std::vector<Guess> guess;
+  if (guess_tree != serial_) {
+    guess_tree = serial_;
     guess.clear();
   }
-  if (guess.size() < worker_ids.size()) guess.resize(worker_ids.size(), kNoSlot);
+  if (guess.size() < worker_ids.size()) guess.resize(worker_ids.size());
   std::shared_lock lock(registry_mu_);
   for (size_t i = 0; i < worker_ids.size(); ++i) {
-    uint32_t slot = guess[i];
-    const WorkerState* st = slot != kNoSlot ? state(slot) : nullptr;
-    if (st == nullptr || !st->live.load(std::memory_order_acquire) || st->id != worker_ids[i]) {
-      auto it = slots_.find(worker_ids[i]);
-      slot = it != slots_.end() ? it->second : kNoSlot;
-      guess[i] = slot;
+    Guess& g = guess[i];
+    if (g.slot != kNoSlot) {
+      const WorkerState* st = state(g.slot);
+      if (st->live.load(std::memory_order_acquire) && st->id == worker_ids[i]) {
+        out[i] = g.slot;
+        continue;
+      }
+    } else if (g.version == registry_version_ && g.unknown_id == worker_ids[i]) {
+      out[i] = kNoSlot;
+      continue;
     }
-    out[i] = slot;
+    auto it = slots_.find(worker_ids[i]);
+    g.slot = it != slots_.end() ? it->second : kNoSlot;
+    g.version = registry_version_;
+    g.unknown_id.assign(g.slot == kNoSlot ? worker_ids[i] : std::string_view());
+    out[i] = g.slot;
   }
 }
 

@@ -195,6 +195,8 @@ class RadixTree {
   std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> slots_;
   std::vector<uint32_t> free_slots_;
   uint32_t next_slot_ = 0;
+  // Bumped whenever an id is added to or removed from slots_ (see slots_for); starts at 1.
+  uint64_t registry_version_ = 1;
   std::unique_ptr<std::atomic<WorkerState*>[]> states_;
 };
 

@@ -221,6 +221,36 @@ TEST(RadixTree, SlotsForFollowsWorkerOrderRemovalAndSlotReuse) {
   EXPECT_EQ(lengths_for(tree, "zzz", ids), (std::vector<int64_t>{0, 0, 0}));
 }
 
+// An id the tree does not know is remembered as unknown per position, but only while no worker
+// is added or removed and only for that same id.
+TEST(RadixTree, SlotsForRemembersUnknownIdsOnlyWhileTheRegistryIsUnchanged) {
+  RadixTree tree(KeyKind::kText, 100);
+  tree.insert("abc", "a");
+  std::vector<std::string_view> ids{"a", "b"};
+  std::vector<uint32_t> slots(2);
+  tree.slots_for(ids, slots);
+  EXPECT_NE(slots[0], kNoSlot);
+  EXPECT_EQ(slots[1], kNoSlot);
+  tree.slots_for(ids, slots);  // answered from the guesses
+  EXPECT_EQ(slots[1], kNoSlot);
+  tree.insert("abd", "b");  // "b" becomes known
+  tree.slots_for(ids, slots);
+  ASSERT_NE(slots[1], kNoSlot);
+  EXPECT_EQ(lengths_for(tree, "abdx", ids), (std::vector<int64_t>{2, 3}));
+  // A position that held an unknown id now holds a known one, with the registry unchanged.
+  tree.insert("zz", "c");
+  ids = {"a", "x"};
+  tree.slots_for(ids, slots);
+  EXPECT_EQ(slots[1], kNoSlot);
+  ids = {"a", "c"};
+  tree.slots_for(ids, slots);
+  EXPECT_EQ(slots[1], tree.slot_of("c"));
+  // Removal makes a known id unknown again.
+  tree.remove_worker("c");
+  tree.slots_for(ids, slots);
+  EXPECT_EQ(slots[1], kNoSlot);
+}
+
 TEST(RadixTree, LongestAmongCandidatesReadsFromTheDeepestStepUp) {
   RadixTree tree(KeyKind::kText, 100);
   tree.insert("abcdef", "a");
