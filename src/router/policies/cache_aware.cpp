@@ -2,7 +2,6 @@
 
 #include "router/policies/load_scores.h"
 
-#include <algorithm>
 
 namespace dpserve::router::policies {
 
@@ -82,12 +81,7 @@ std::optional<size_t> CacheAwarePolicy::select(std::span<const WorkerPtr> worker
   }
 
   // The chosen worker's own match, for the estimated hit rate.
-  int64_t chosen_units = 0;
-  if (walked != nullptr) {
-    chosen_units = std::find(holders.begin(), holders.end(), chosen) != holders.end()
-                       ? best
-                       : m.matched_units(slots[chosen]);
-  }
+  const int64_t chosen_units = walked != nullptr ? m.matched_units(slots[chosen]) : 0;
   if (!key.empty()) get_tree(request.model, kind).insert(key, workers[chosen]->id(), walked);
   matched_units_.fetch_add(chosen_units, std::memory_order_relaxed);
   input_units_.fetch_add(input_units, std::memory_order_relaxed);

@@ -658,6 +658,7 @@ void RadixTree::match(std::string_view key, MatchResult& result) const {
 }
 
 int64_t MatchResult::matched_units(uint32_t slot) const {
+  if (slot >= RadixTree::kMaxWorkers) return 0;  // kNoSlot: nothing to look for
   for (size_t s = steps.size(); s-- > 0;) {
     const MatchStep& step = steps[s];
     for (uint32_t i = step.owners_begin; i < step.owners_end; ++i) {
