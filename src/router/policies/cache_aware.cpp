@@ -2,7 +2,6 @@
 
 #include "router/policies/load_scores.h"
 
-
 namespace dpserve::router::policies {
 
 using tree::KeyKind;
