@@ -160,6 +160,7 @@ nlohmann::json CacheAwarePolicy::stats() const {
                        {"stored_units", s.stored_units},
                        {"stored_bytes", s.stored_bytes},
                        {"memory_bytes", s.memory_bytes},
+                       {"id_cache_misses", s.id_cache_misses},
                        {"workers", std::move(workers)}});
     }
   }

@@ -196,11 +196,17 @@ std::optional<std::pair<uint32_t, uint64_t>> RadixTree::acquire_slot(std::string
 
 std::optional<std::pair<uint32_t, uint64_t>> RadixTree::cached_slot(std::string_view worker_id) {
   // Keyed by where the id's characters are (callers keep one string per worker), checked by
-  // content, so another string at a reused address only misses. 1 Ki sets of two entries per
-  // thread, the less recently used one replaced: direct-mapped, 512 workers' ids shared buckets
-  // often enough to miss on more than a third of inserts (each miss a registry lock and a hash
-  // lookup). An entry is one cache line with the id in it (a heap copy was one more cold line per
-  // insert with hundreds of workers); a longer id is looked up in the registry every time.
+  // content, so another string at a reused address only misses. An entry is one cache line with
+  // the id in it (a heap copy was one more cold line per insert with hundreds of workers); a
+  // longer id is looked up in the registry every time.
+  //
+  // 4 Ki entries (256 KiB) per thread, and an id may sit at either of two of them (two hashes of
+  // its address); a miss fills a free one of the two, else one of them at random. Sets of two ways
+  // with the least recently used replaced (1 Ki sets) missed on 17% of inserts with 512 workers:
+  // three ids of one set, used in turn, evict each other on every use. With two independent
+  // places per id, random replacement settles on an assignment, which exists while the ids in use
+  // (workers times trees) are well under half the entries. A miss is a registry lock and a hash
+  // lookup.
   struct alignas(64) Entry {
     uint64_t tree = 0;
     uint64_t gen = 0;
@@ -212,38 +218,48 @@ std::optional<std::pair<uint32_t, uint64_t>> RadixTree::cached_slot(std::string_
     }
   };
   static_assert(sizeof(Entry) == 64 && kMaxWorkers <= 0xFFFF);
-  // The first way is the most recently used one: a hit there reads one line, a hit in the second
-  // swaps them, and a miss replaces the second.
-  constexpr int kLog2 = 10;
-  thread_local std::vector<std::array<Entry, 2>> cache(size_t{1} << kLog2);
+  constexpr int kLog2 = 12;
+  thread_local std::vector<Entry> cache(size_t{1} << kLog2);
+  thread_local uint64_t victim = 0x2545F4914F6CDD1DULL;  // xorshift state
   if (worker_id.size() > sizeof(Entry::id)) return acquire_slot(worker_id);
-  auto& set = cache[(reinterpret_cast<uintptr_t>(worker_id.data()) * 0x9E3779B97F4A7C15ULL) >>
-                    (64 - kLog2)];
-  for (size_t w = 0; w < 2; ++w) {
-    if (!set[w].holds(serial_, worker_id)) continue;
-    if (w == 1) std::swap(set[0], set[1]);
-    const Entry& e = set[0];
+  const uint64_t h = reinterpret_cast<uintptr_t>(worker_id.data()) * 0x9E3779B97F4A7C15ULL;
+  Entry* const at[2] = {&cache[h >> (64 - kLog2)],
+                        &cache[(h >> (64 - 2 * kLog2)) & ((size_t{1} << kLog2) - 1)]};
+  __builtin_prefetch(at[1]);
+  Entry* refill = nullptr;
+  for (Entry* e : at) {
+    if (!e->holds(serial_, worker_id)) continue;
     // Live first, then the generation: unchanged since the entry was filled means the slot was
     // not given to another id in between, so it was this worker's (and live) at that point. The
     // insert checks both again under the shard lock, as after acquire_slot.
-    const WorkerState* st = state(e.slot);
+    const WorkerState* st = state(e->slot);
     if (st->live.load(std::memory_order_acquire) &&
-        st->generation.load(std::memory_order_acquire) == e.gen) {
-      return std::pair{uint32_t{e.slot}, e.gen};
+        st->generation.load(std::memory_order_acquire) == e->gen) {
+      return std::pair{uint32_t{e->slot}, e->gen};
     }
-    break;  // the slot went stale: refill this entry
+    refill = e;  // the slot went stale
+    break;
   }
+  id_cache_misses_.fetch_add(1, std::memory_order_relaxed);
   auto acquired = acquire_slot(worker_id);
-  if (acquired) {
-    if (!set[0].holds(serial_, worker_id)) {
-      set[1] = set[0];
-      set[0].tree = serial_;
-      set[0].size = static_cast<uint16_t>(worker_id.size());
-      std::memcpy(set[0].id, worker_id.data(), worker_id.size());
+  if (!acquired) return acquired;
+  if (refill == nullptr) {
+    if (at[0]->tree != serial_) {
+      refill = at[0];
+    } else if (at[1]->tree != serial_) {
+      refill = at[1];
+    } else {
+      victim ^= victim << 13;
+      victim ^= victim >> 7;
+      victim ^= victim << 17;
+      refill = at[victim & 1];
     }
-    set[0].gen = acquired->second;
-    set[0].slot = static_cast<uint16_t>(acquired->first);
+    refill->tree = serial_;
+    refill->size = static_cast<uint16_t>(worker_id.size());
+    std::memcpy(refill->id, worker_id.data(), worker_id.size());
   }
+  refill->gen = acquired->second;
+  refill->slot = static_cast<uint16_t>(acquired->first);
   return acquired;
 }
 

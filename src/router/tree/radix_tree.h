@@ -90,6 +90,9 @@ struct TreeStats {
   int64_t stored_units = 0;  // units in distinct labels (shared prefixes counted once)
   int64_t stored_bytes = 0;  // key bytes in labels
   int64_t memory_bytes = 0;  // taken from the system: arenas, entry pools, worker states, headers
+  // Inserts whose worker id (of at most 44 bytes) was not in the inserting thread's id cache and
+  // was looked up in the registry: about one per worker and thread once every worker was seen.
+  int64_t id_cache_misses = 0;
   std::vector<WorkerTreeStats> workers;
 };
 
@@ -197,6 +200,7 @@ class RadixTree {
   uint32_t next_slot_ = 0;
   // Bumped whenever an id is added to or removed from slots_ (see slots_for); starts at 1.
   uint64_t registry_version_ = 1;
+  std::atomic<int64_t> id_cache_misses_{0};
   std::unique_ptr<std::atomic<WorkerState*>[]> states_;
 };
 
