@@ -63,9 +63,10 @@ namespace {
 // A label's length is 31 bits (Node::label_len); a longer key is stored up to this many bytes.
 constexpr size_t kMaxKeyBytes = (size_t{1} << 31) - 1;
 
-// LRU list edits, on any worker's per-shard list (the types are private to RadixTree).
+// LRU list edits, on any worker's per-shard list given by its two ends (the types are private to
+// RadixTree).
 template <class Pool, class Lru>
-void lru_unlink(Pool& pool, Lru& lru, uint32_t e) {
+void lru_unlink(Pool& pool, Lru lru, uint32_t e) {
   auto& x = pool[e];
   if (x.prev == kNil) {
     lru.head = x.next;
@@ -80,7 +81,7 @@ void lru_unlink(Pool& pool, Lru& lru, uint32_t e) {
 }
 
 template <class Pool, class Lru>
-void lru_push_front(Pool& pool, Lru& lru, uint32_t e) {
+void lru_push_front(Pool& pool, Lru lru, uint32_t e) {
   auto& x = pool[e];
   x.prev = kNil;
   x.next = lru.head;
@@ -90,7 +91,7 @@ void lru_push_front(Pool& pool, Lru& lru, uint32_t e) {
 }
 
 template <class Pool, class Lru>
-void lru_push_back(Pool& pool, Lru& lru, uint32_t e) {
+void lru_push_back(Pool& pool, Lru lru, uint32_t e) {
   auto& x = pool[e];
   x.prev = lru.tail;
   x.next = kNil;
@@ -281,8 +282,8 @@ void RadixTree::insert(std::string_view key, std::string_view worker_id,
   const auto [slot, gen] = *acquired;
   WorkerState* st = state(slot);
   Shard& shard = shard_for(key);
-  // The worker's LRU list head and counts for this shard: with hundreds of workers a cold line,
-  // fetched while the lock is taken and the path is walked.
+  // The worker's LRU list state for this shard: with hundreds of workers a cold line, fetched
+  // while the lock is taken and the path is updated (the list head is read first, see heads).
   __builtin_prefetch(&st->shards[shard.index]);
   {
     std::unique_lock lock(shard.mu);
@@ -393,7 +394,11 @@ void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot,
                               const MatchResult* walked) {
   WorkerState* st = state(slot);
   auto& lru = st->shards[shard.index];
+  const auto ends = st->ends(shard.index);
   auto& pool = shard.entries;
+  // The entry this insert links its own in front of: last touched hundreds of inserts ago with
+  // hundreds of workers, so fetched now, while the path is updated.
+  if (ends.head != kNil) __builtin_prefetch(&pool[ends.head]);
   thread_local std::vector<Node*> path;
   path.clear();
 
@@ -458,12 +463,12 @@ void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot,
   if (entry == kNil) {
     entry = pool.allocate();
     pool[entry].set(leaf, stamp);
-    lru_push_front(pool, lru, entry);
+    lru_push_front(pool, ends, entry);
   } else {
     pool[entry].set_stamp(stamp);
-    if (lru.head != entry) {
-      lru_unlink(pool, lru, entry);
-      lru_push_front(pool, lru, entry);
+    if (ends.head != entry) {
+      lru_unlink(pool, ends, entry);
+      lru_push_front(pool, ends, entry);
     }
   }
   if (lru.tail != old_tail || entry == old_tail) publish_tail(pool, lru);
@@ -479,7 +484,7 @@ bool RadixTree::evict_one_locked(Shard& shard, uint32_t slot) {
   Node* node = pool[entry].node();
   const uint64_t stamp = pool[entry].stamp();
   const int at = node->owner_index(slot);
-  lru_unlink(pool, lru, entry);
+  lru_unlink(pool, st->ends(shard.index), entry);
   pool.release(entry);
   node->owner_entries()[at] = kNil;
   if (node->owner_kids()[at] != 0) {
@@ -501,7 +506,7 @@ bool RadixTree::evict_one_locked(Shard& shard, uint32_t slot) {
     if (--parent->owner_kids()[p] == 0 && parent->owner_entries()[p] == kNil) {
       const uint32_t e = pool.allocate();
       pool[e].set(parent, stamp);
-      lru_push_back(pool, lru, e);
+      lru_push_back(pool, st->ends(shard.index), e);
       parent->owner_entries()[p] = e;
     }
   }
@@ -559,7 +564,7 @@ void RadixTree::clear_shard_locked(Shard& shard) {
     if (st == nullptr) break;
     auto& lru = st->shards[shard.index];
     st->units.fetch_sub(lru.units, std::memory_order_acq_rel);
-    lru.head = lru.tail = kNil;
+    st->heads[shard.index] = lru.tail = kNil;
     lru.units = lru.nodes = 0;
     lru.tail_stamp.store(kNoStamp, std::memory_order_release);
   }

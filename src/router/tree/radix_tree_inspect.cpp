@@ -152,7 +152,7 @@ std::string RadixTree::check_invariants() const {
       // owners whose entry is set.
       int64_t count = 0;
       uint32_t prev = kNil;
-      for (uint32_t o = lru.head; o != kNil; o = pool[o].next) {
+      for (uint32_t o = st->heads[i]; o != kNil; o = pool[o].next) {
         const LruEntry& e = pool[o];
         const int at = e.node()->owner_index(s);
         if (at < 0 || e.node()->owner_entries()[at] != o) return "LRU entry not the node's owner";

@@ -291,8 +291,8 @@ struct RadixTree::Shard {
 };
 
 struct RadixTree::WorkerState {
+  // A shard's list, but for its head (see `heads`).
   struct ShardLru {
-    uint32_t head = kNil;  // most recent
     // Least recent. It may own a child (its stamp is then older than the node's real last use):
     // eviction takes such an entry off the list instead of the ownership (design doc, "LRU").
     uint32_t tail = kNil;
@@ -310,8 +310,27 @@ struct RadixTree::WorkerState {
   // This worker's LRU clock. Stamps are only ever compared within one worker, so a per-worker
   // counter orders them as well as a global one would, without a cache line every insert shares.
   std::atomic<uint64_t> clock{0};
+  // Each shard's list head (most recent entry), apart from the rest of its list: an insert links
+  // its entry in front of the head, so it needs the head's index before anything else, and all
+  // sixteen share this line, which every insert of the worker touches. A shard's own line is used
+  // by one insert in sixteen and is cold with hundreds of workers; it is fetched meanwhile.
+  alignas(64) std::array<uint32_t, kShards> heads = filled(kNil);
   std::string id;  // guarded by registry_mu_
   alignas(64) std::array<ShardLru, kShards> shards;
+
+  // One shard list's two ends, as the list edits take them.
+  struct Ends {
+    uint32_t& head;
+    uint32_t& tail;
+  };
+  Ends ends(size_t shard) { return {heads[shard], shards[shard].tail}; }
+
+ private:
+  static constexpr std::array<uint32_t, kShards> filled(uint32_t v) {
+    std::array<uint32_t, kShards> a{};
+    a.fill(v);
+    return a;
+  }
 };
 
 }  // namespace dpserve::router::tree
