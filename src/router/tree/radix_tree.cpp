@@ -381,10 +381,7 @@ RadixTree::Node* RadixTree::split_locked(Shard& shard, Node* parent, Node* child
   // `mid` gets every owner of the child, each owning that one child and off its LRU list: its
   // last use is the child's, and it goes back on the list when the child is evicted.
   const uint16_t* slots = child->owner_slots();
-  for (size_t i = 0; i < child->nowners; ++i) {
-    ++state(slots[i])->shards[shard.index].nodes;
-    mid->add_owner(shard.arena, slots[i], kNil, 1);
-  }
+  for (size_t i = 0; i < child->nowners; ++i) mid->add_owner(shard.arena, slots[i], kNil, 1);
   mid->add_kid(shard.arena, child);
   parent->replace_kid(mid->first(), mid);
   return mid;
@@ -450,7 +447,6 @@ void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot,
     added += node_units(n);
   }
   lru.units += added;
-  lru.nodes += static_cast<int64_t>(last) - top;
   if (added != 0) st->units.fetch_add(added, std::memory_order_acq_rel);
   Node* leaf = path[last];
   uint32_t& entry =
@@ -494,7 +490,6 @@ bool RadixTree::evict_one_locked(Shard& shard, uint32_t slot) {
   }
   const int64_t units = node_units(node);
   lru.units -= units;
-  --lru.nodes;
   st->units.fetch_sub(units, std::memory_order_acq_rel);
   node->remove_owner_at(shard.arena, at);
   Node* parent = node->parent;
@@ -565,7 +560,7 @@ void RadixTree::clear_shard_locked(Shard& shard) {
     auto& lru = st->shards[shard.index];
     st->units.fetch_sub(lru.units, std::memory_order_acq_rel);
     st->heads[shard.index] = lru.tail = kNil;
-    lru.units = lru.nodes = 0;
+    lru.units = 0;
     lru.tail_stamp.store(kNoStamp, std::memory_order_release);
   }
 }

@@ -297,7 +297,6 @@ struct RadixTree::WorkerState {
     // eviction takes such an entry off the list instead of the ownership (design doc, "LRU").
     uint32_t tail = kNil;
     int64_t units = 0;  // of every node this worker owns here, on the list or not
-    int64_t nodes = 0;
     // Copy of the tail's stamp readable without the shard lock, to find the globally oldest entry.
     std::atomic<uint64_t> tail_stamp{kNoStamp};
   };
