@@ -291,8 +291,8 @@ struct RadixTree::Shard {
 };
 
 struct RadixTree::WorkerState {
-  // A shard's list, but for its head (see `heads`).
-  struct ShardLru {
+  // A shard's list, but for its head (see `heads`); 32-byte aligned, so that it sits in one line.
+  struct alignas(32) ShardLru {
     // Least recent. It may own a child (its stamp is then older than the node's real last use):
     // eviction takes such an entry off the list instead of the ownership (design doc, "LRU").
     uint32_t tail = kNil;
@@ -313,7 +313,12 @@ struct RadixTree::WorkerState {
   // its entry in front of the head, so it needs the head's index before anything else, and all
   // sixteen share this line, which every insert of the worker touches. A shard's own line is used
   // by one insert in sixteen and is cold with hundreds of workers; it is fetched meanwhile.
-  alignas(64) std::array<uint32_t, kShards> heads = filled(kNil);
+  static_assert(kShards * sizeof(uint32_t) <= 64, "the list heads share one line");
+  alignas(64) std::array<uint32_t, kShards> heads = [] {
+    std::array<uint32_t, kShards> a{};
+    a.fill(kNil);
+    return a;
+  }();
   std::string id;  // guarded by registry_mu_
   alignas(64) std::array<ShardLru, kShards> shards;
 
@@ -323,13 +328,6 @@ struct RadixTree::WorkerState {
     uint32_t& tail;
   };
   Ends ends(size_t shard) { return {heads[shard], shards[shard].tail}; }
-
- private:
-  static constexpr std::array<uint32_t, kShards> filled(uint32_t v) {
-    std::array<uint32_t, kShards> a{};
-    a.fill(v);
-    return a;
-  }
 };
 
 }  // namespace dpserve::router::tree
