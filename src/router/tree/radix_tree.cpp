@@ -726,15 +726,17 @@ int64_t MatchResult::longest_among(std::span<const uint32_t> slots,
 void RadixTree::slots_for(std::span<const std::string_view> worker_ids,
                           std::span<uint32_t> out) const {
   // The policy passes the same workers in the same order decision after decision, and hashing
-  // every id was most of a many-worker decision. So each position remembers its last answer: a
-  // slot is used again only if it is live under exactly this id (both change only under the
-  // exclusive registry lock); "unknown" only for the same id while no worker was added or removed
-  // since (a fleet's workers that were never chosen are unknown to the tree, and were looked up on
-  // every decision). Anything else is looked up.
+  // every id was most of a many-worker decision. So each position remembers its last answer and
+  // the registry version it was true at (the version changes, under the exclusive registry lock,
+  // whenever an id is added or removed): for the same id at an unchanged version the answer still
+  // holds, slot or unknown, and nothing shared is read. After a change a remembered slot is used
+  // again if it is live under exactly this id (both change only under the exclusive lock), and
+  // anything else is looked up. Reading each worker's state line for that check was a cold line
+  // per worker and decision with hundreds of workers, and one that inserts on other threads write.
   struct Guess {
     uint32_t slot = kNoSlot;
-    uint64_t version = 0;    // registry version at which unknown_id was unknown; 0: none
-    std::string unknown_id;  // only while slot == kNoSlot
+    uint64_t version = 0;  // registry version the slot was right at; 0: none
+    std::string id;
   };
   thread_local uint64_t guess_tree = 0;
   thread_local std::vector<Guess> guess;
@@ -746,20 +748,25 @@ void RadixTree::slots_for(std::span<const std::string_view> worker_ids,
   std::shared_lock lock(registry_mu_);
   for (size_t i = 0; i < worker_ids.size(); ++i) {
     Guess& g = guess[i];
-    if (g.slot != kNoSlot) {
-      const WorkerState* st = state(g.slot);
-      if (st->live.load(std::memory_order_acquire) && st->id == worker_ids[i]) {
+    if (g.id == worker_ids[i]) {
+      if (g.version == registry_version_) {
         out[i] = g.slot;
         continue;
       }
-    } else if (g.version == registry_version_ && g.unknown_id == worker_ids[i]) {
-      out[i] = kNoSlot;
-      continue;
+      if (g.slot != kNoSlot) {
+        const WorkerState* st = state(g.slot);
+        if (st->live.load(std::memory_order_acquire) && st->id == worker_ids[i]) {
+          g.version = registry_version_;
+          out[i] = g.slot;
+          continue;
+        }
+      }
+    } else {
+      g.id.assign(worker_ids[i]);
     }
     auto it = slots_.find(worker_ids[i]);
     g.slot = it != slots_.end() ? it->second : kNoSlot;
     g.version = registry_version_;
-    g.unknown_id.assign(g.slot == kNoSlot ? worker_ids[i] : std::string_view());
     out[i] = g.slot;
   }
 }

@@ -130,7 +130,8 @@ class RadixTree {
 
   // The slot of each of `worker_ids` into `out` (same length), kNoSlot for an unknown id. One
   // registry lock for the whole batch; a caller passing the same ids in the same order decision
-  // after decision mostly skips the hash lookups.
+  // after decision skips the hash lookups and, while no worker is added or removed, reads no
+  // worker's state either.
   void slots_for(std::span<const std::string_view> worker_ids, std::span<uint32_t> out) const;
 
   // Drops every entry of the worker (it left the registry).
