@@ -203,12 +203,11 @@ std::optional<std::pair<uint32_t, uint64_t>> RadixTree::cached_slot(std::string_
   //
   // 4 Ki entries (256 KiB) per thread, and an id may sit at either of two of them (two hashes of
   // its address; the first is used while free, so most ids are found with one line read); a miss
-  // fills a free one of the two, else one of them at random. Sets of two ways
-  // with the least recently used replaced (1 Ki sets) missed on 17% of inserts with 512 workers:
-  // three ids of one set, used in turn, evict each other on every use. With two independent
-  // places per id, random replacement settles on an assignment, which exists while the ids in use
-  // (workers times trees) are well under half the entries. A miss is a registry lock and a hash
-  // lookup.
+  // fills a free one of the two, else one of them at random. Sets of two ways with the least
+  // recently used replaced (1 Ki sets) missed on 17% of inserts with 512 workers: three ids of one
+  // set, used in turn, evict each other on every use. With two independent places per id, random
+  // replacement settles on an assignment, which exists while the ids in use (workers times trees)
+  // are well under half the entries. A miss is a registry lock and a hash lookup.
   struct alignas(64) Entry {
     uint64_t tree = 0;
     uint64_t gen = 0;

@@ -368,8 +368,8 @@ TEST(RadixTree, SlotCacheFollowsIdsRemovalReuseAndTrees) {
   EXPECT_EQ(other.check_invariants(), "");
 }
 
-// Many ids share the cache's sets (two ways each), and ids longer than an entry holds bypass it:
-// every insert must still land on its own worker.
+// More ids than half the cache's entries, so they keep evicting each other, and ids longer than
+// an entry holds bypass it: every insert must still land on its own worker.
 TEST(RadixTree, SlotCacheKeepsManyAndLongIdsApart) {
   RadixTree tree(KeyKind::kText, 1000);
   std::vector<std::string> ids, keys;
