@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,10 +30,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int64_t budget = 1 + data[1];
   RadixTree tree(kind, budget);
   const char* workers[] = {"w0", "w1", "w2", "w3", "w4", "w5"};
+  const std::vector<std::string_view> all(std::begin(workers), std::end(workers));
+  dpserve::router::tree::Candidates candidates;
+  dpserve::router::tree::BestMatch best;
+  std::vector<size_t> holders;
   size_t pos = 2;
   while (pos + 3 <= size) {
     const uint8_t op = data[pos] % 6;
-    const char* worker = workers[data[pos + 1] % 6];
+    const size_t w = data[pos + 1] % 6;
+    const char* worker = workers[w];
     const size_t len = std::min<size_t>(data[pos + 2] % 48, size - pos - 3);
     const std::string_view key(reinterpret_cast<const char*>(data + pos + 3), len);
     pos += 3 + len;
@@ -42,10 +48,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (tree.worker_units(worker) > budget) fail("worker over budget after insert");
         break;
       case 1: {
-        // As the cache_aware policy does: the insert starts where the match stopped.
-        dpserve::router::tree::MatchResult m;
-        tree.match(key, m);
-        tree.insert(key, worker, &m);
+        // As the cache_aware policy does: the best match among every worker, then the insert
+        // by the chosen worker's ref, starting where the match stopped.
+        const auto m = tree.match(key);
+        tree.resolve(all, candidates);
+        tree.match(key, candidates, best);
+        const int64_t own = m.matched_units(candidates[w].slot);
+        if (tree.insert(key, worker, &best.walk, candidates[w]) != own) {
+          fail("insert answered another length than the worker's own match");
+        }
         if (tree.worker_units(worker) > budget) fail("worker over budget after insert");
         break;
       }
@@ -72,15 +83,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             }
           }
         }
-        if (!m.steps.empty()) {
-          const auto& first = m.steps.front();
-          const std::vector<uint32_t> all(m.owners.begin() + first.owners_begin,
-                                          m.owners.begin() + first.owners_end);
-          std::vector<size_t> holders;
-          if (m.longest_among(all, holders) != m.max_matched_units ||
-              holders.empty() != (m.max_matched_units == 0)) {
-            fail("longest match among every owner is not the maximum");
-          }
+        // Every owner is one of the workers: the best among all of them is the longest match.
+        tree.resolve(all, candidates);
+        tree.match(key, candidates, best);
+        candidates.holders(best.owners, holders);
+        if (best.units != m.max_matched_units || best.input_units != m.input_units ||
+            holders.empty() != (m.max_matched_units == 0)) {
+          fail("best match among every worker is not the longest match");
+        }
+        for (const size_t h : holders) {
+          if (m.matched_units(candidates[h].slot) != best.units) fail("holder without the match");
         }
         break;
       }

@@ -42,46 +42,49 @@ std::optional<size_t> CacheAwarePolicy::select(std::span<const WorkerPtr> worker
 
   // The longest own match among the candidates, and who holds it. Only the given (available)
   // workers compete; an unhealthy or circuit-open worker is simply absent and keeps its entries
-  // for when it returns.
+  // for when it returns. The candidates are kept per thread: while the same workers come in the
+  // same order, resolving them reads nothing shared (see tree::Candidates).
   thread_local std::vector<std::string_view> ids;
-  thread_local std::vector<uint32_t> slots;
-  thread_local std::vector<size_t> holders;
-  holders.clear();
-  int64_t input_units = 0;
-  int64_t best = 0;
+  thread_local tree::Candidates candidates;
   // The match also remembers its walk, so the insert below starts where it stopped.
-  thread_local tree::MatchResult m;
-  const tree::MatchResult* walked = nullptr;
-  if (RadixTree* t = find_tree(request.model, kind); t != nullptr && !key.empty()) {
-    t->match(key, m);
-    walked = &m;
-    input_units = m.input_units;
+  thread_local tree::BestMatch best;
+  const tree::MatchWalk* walked = nullptr;
+  int64_t input_units = 0;
+  tree::WorkerRef ref;
+  RadixTree* t = find_tree(request.model, kind);
+  if (t != nullptr && !key.empty()) {
     ids.resize(workers.size());
-    slots.resize(workers.size());
     for (size_t i = 0; i < workers.size(); ++i) ids[i] = workers[i]->id();
-    t->slots_for(ids, slots);
-    best = m.longest_among(slots, holders);
+    t->resolve(ids, candidates);
+    t->match(key, candidates, best);
+    walked = &best.walk;
+    input_units = best.input_units;
   } else {
+    best.units = 0;
     input_units = tree::count_units(kind, key);
   }
   const double rate =
-      input_units > 0 ? static_cast<double>(best) / static_cast<double>(input_units) : 0.0;
+      input_units > 0 ? static_cast<double>(best.units) / static_cast<double>(input_units) : 0.0;
 
   size_t chosen;
   if (is_imbalanced(scores, config_.balance_abs_threshold, config_.balance_rel_threshold)) {
     chosen = lowest_score(scores, rng_);
     imbalanced_.fetch_add(1, std::memory_order_relaxed);
-  } else if (!holders.empty() && rate > config_.cache_threshold) {
+  } else if (best.units > 0 && rate > config_.cache_threshold) {
+    thread_local std::vector<size_t> holders;
+    candidates.holders(best.owners, holders);
     chosen = lowest_score(scores, holders, rng_);
     cache_hits_.fetch_add(1, std::memory_order_relaxed);
   } else {
     chosen = lowest_score(scores, rng_);
     cache_misses_.fetch_add(1, std::memory_order_relaxed);
   }
+  if (walked != nullptr) ref = candidates[chosen];
 
-  // The chosen worker's own match, for the estimated hit rate.
-  const int64_t chosen_units = walked != nullptr ? m.matched_units(slots[chosen]) : 0;
-  if (!key.empty()) get_tree(request.model, kind).insert(key, workers[chosen]->id(), walked);
+  // The insert answers what the chosen worker held of the key, for the estimated hit rate.
+  const int64_t chosen_units =
+      key.empty() ? 0
+                  : get_tree(request.model, kind).insert(key, workers[chosen]->id(), walked, ref);
   matched_units_.fetch_add(chosen_units, std::memory_order_relaxed);
   input_units_.fetch_add(input_units, std::memory_order_relaxed);
   return chosen;

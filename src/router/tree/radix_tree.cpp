@@ -3,9 +3,11 @@
 #include "router/tree/radix_tree_nodes.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <limits>
 #include <new>
+#include <tuple>
 #include <type_traits>
 
 namespace dpserve::router::tree {
@@ -270,33 +272,42 @@ std::optional<uint32_t> RadixTree::slot_of(std::string_view worker_id) const {
   return it->second;
 }
 
-void RadixTree::insert(std::string_view key, std::string_view worker_id,
-                       const MatchResult* walked) {
-  if (key.empty()) return;
+int64_t RadixTree::insert(std::string_view key, std::string_view worker_id, const MatchWalk* walked,
+                          WorkerRef ref) {
+  if (key.empty()) return 0;
   if (key.size() > kMaxKeyBytes) key = key.substr(0, kMaxKeyBytes);
-  // Per thread, the id's last slot: no registry lock or hash-map lookup per insert (about 5% of
-  // a pair).
-  auto acquired = cached_slot(worker_id);
-  if (!acquired) return;  // more than kMaxWorkers workers: route without learning
-  const auto [slot, gen] = *acquired;
-  WorkerState* st = state(slot);
+  // The decision resolved the worker already: its slot is still this id's while live under the
+  // same generation (a reused slot gets a new one). Else, per thread, the id's last slot: no
+  // registry lock or hash-map lookup per insert (about 5% of a pair).
+  uint32_t slot = ref.slot;
+  uint64_t gen = ref.generation;
+  WorkerState* st = ref.tree == serial_ && slot < kMaxWorkers ? state(slot) : nullptr;
+  if (st == nullptr || !st->live.load(std::memory_order_acquire) ||
+      st->generation.load(std::memory_order_acquire) != gen) {
+    auto acquired = cached_slot(worker_id);
+    if (!acquired) return 0;  // more than kMaxWorkers workers: route without learning
+    std::tie(slot, gen) = *acquired;
+    st = state(slot);
+  }
   Shard& shard = shard_for(key);
   // The worker's list heads and its list state for this shard: with hundreds of workers cold
   // lines, fetched while the lock is taken (the head is read first thing under it, see heads).
   __builtin_prefetch(st->heads.data());
   __builtin_prefetch(&st->shards[shard.index]);
+  int64_t held;
   {
     std::unique_lock lock(shard.mu);
     // A removal that started after we looked the slot up has already cleaned, or will clean, this
     // shard; do not resurrect the worker.
     if (!st->live.load(std::memory_order_acquire) ||
         st->generation.load(std::memory_order_acquire) != gen) {
-      return;
+      return 0;
     }
-    insert_locked(shard, key, slot, walked);
+    held = insert_locked(shard, key, slot, walked);
   }
   // Amortised eviction: trim this worker's oldest leaves, wherever they are, right now.
   trim_worker(st, slot, gen);
+  return held;
 }
 
 void RadixTree::trim_worker(WorkerState* st, uint32_t slot, uint64_t gen) {
@@ -387,8 +398,8 @@ RadixTree::Node* RadixTree::split_locked(Shard& shard, Node* parent, Node* child
   return mid;
 }
 
-void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot,
-                              const MatchResult* walked) {
+int64_t RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot,
+                                 const MatchWalk* walked) {
   WorkerState* st = state(slot);
   auto& lru = st->shards[shard.index];
   const auto ends = st->ends(shard.index);
@@ -401,13 +412,12 @@ void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot,
 
   Node* node = shard.root;
   size_t pos = 0;
-  if (walked != nullptr && walked->walk.tree == this && walked->walk.key == key.data() &&
-      walked->walk.key_size == key.size() && walked->walk.version == shard.version) {
+  if (walked != nullptr && walked->tree == this && walked->key == key.data() &&
+      walked->key_size == key.size() && walked->version == shard.version) {
     // Nothing changed since the match: its fully matched nodes are this key's path so far.
-    for (const void* n : walked->walk.path)
-      path.push_back(static_cast<Node*>(const_cast<void*>(n)));
+    for (const void* n : walked->path) path.push_back(static_cast<Node*>(const_cast<void*>(n)));
     if (!path.empty()) node = path.back();
-    pos = walked->walk.pos;
+    pos = walked->pos;
   }
   ++shard.version;
   while (pos < key.size()) {
@@ -435,6 +445,17 @@ void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot,
   for (; top >= 0; --top) {
     top_index = path[static_cast<size_t>(top)]->owner_index(slot);
     if (top_index >= 0) break;
+  }
+  // What the worker held: the path down to that node (invariant 2).
+  int64_t held = 0;
+  if (top >= 0) {
+    size_t end = 0;
+    int64_t starts = 0;
+    for (int k = 0; k <= top; ++k) {
+      end += path[static_cast<size_t>(k)]->label_len;
+      if (kind_ == KeyKind::kText) starts += node_units(path[static_cast<size_t>(k)]);
+    }
+    held = units_to(key, end, starts);
   }
   const size_t last = path.size() - 1;
   int64_t added = 0;
@@ -468,6 +489,7 @@ void RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot,
     }
   }
   if (lru.tail != old_tail || entry == old_tail) publish_tail(pool, lru);
+  return held;
 }
 
 bool RadixTree::evict_one_locked(Shard& shard, uint32_t slot) {
@@ -589,22 +611,9 @@ MatchResult RadixTree::match(std::string_view key) const {
   return result;
 }
 
-void RadixTree::match(std::string_view key, MatchResult& result) const {
-  result.input_units = 0;
-  result.max_matched_units = 0;
-  result.steps.clear();
-  result.walk.tree = nullptr;
-  if (key.empty()) return;
-  const Shard& shard = shard_for(key);
-
-  struct Step {
-    const Node* node;
-    size_t end;  // key bytes matched once this node is (partly) consumed
-  };
-  thread_local std::vector<Step> steps;
+void RadixTree::walk_locked(const Shard& shard, std::string_view key, MatchWalk& walk,
+                            std::vector<WalkStep>& steps) const {
   steps.clear();
-  std::shared_lock lock(shard.mu);
-  auto& walk = result.walk;
   walk.tree = this;
   walk.key = key.data();
   walk.key_size = key.size();
@@ -615,8 +624,9 @@ void RadixTree::match(std::string_view key, MatchResult& result) const {
   while (pos < key.size()) {
     const Node* child = node->find_child(static_cast<unsigned char>(key[pos]));
     if (child == nullptr) break;
-    // Owner tables are read after the walk and the next child table right after this label:
-    // their cache misses overlap with the label compare instead of following it.
+    // Owner tables are read after the walk (and by the insert that follows it) and the next child
+    // table right after this label: their cache misses overlap with the label compare instead of
+    // following it.
     if (child->owner_log2 != 0) __builtin_prefetch(child->owners.table);
     if (child->kid_log2 != 0) {
       __builtin_prefetch(child->kid_firsts());
@@ -639,13 +649,31 @@ void RadixTree::match(std::string_view key, MatchResult& result) const {
     node = child;
   }
   walk.pos = pos;
+}
+
+int64_t RadixTree::units_to(std::string_view key, size_t end, int64_t starts) const {
+  if (kind_ == KeyKind::kTokenIds) return static_cast<int64_t>(end / 4);
+  const bool cut = end < key.size() && is_continuation(key[end]) && starts > 0;
+  return starts - (cut ? 1 : 0);
+}
+
+void RadixTree::match(std::string_view key, MatchResult& result) const {
+  result.input_units = 0;
+  result.max_matched_units = 0;
+  result.steps.clear();
+  result.walk.tree = nullptr;
+  if (key.empty()) return;
+  const Shard& shard = shard_for(key);
+  thread_local std::vector<WalkStep> steps;
+  std::shared_lock lock(shard.mu);
+  walk_locked(shard, key, result.walk, steps);
 
   // Each step: units matched at its end, in one forward pass over the key, and its owner slots
   // copied: a plain copy of each table, where writing a length per (node, owner) pair was most of
   // a match once hundreds of workers share a prefix. A text unit cut in half by the match end does
   // not count (continuation bytes before the key's first character belong to no unit).
   size_t total = 0;
-  for (const Step& step : steps) total += step.node->nowners;
+  for (const WalkStep& step : steps) total += step.node->nowners;
   if (result.owners.size() < total) result.owners.resize(total);
   result.steps.resize(steps.size());
   int64_t starts = 0;  // text: character starts in key[0, p)
@@ -653,24 +681,102 @@ void RadixTree::match(std::string_view key, MatchResult& result) const {
   uint32_t at = 0;
   for (size_t s = 0; s < steps.size(); ++s) {
     const size_t end = steps[s].end;
-    int64_t units;
-    if (kind_ == KeyKind::kTokenIds) {
-      units = static_cast<int64_t>(end / 4);
-    } else {
-      starts += count_text_units(key.data() + p, end - p);
-      p = end;
-      const bool cut = end < key.size() && is_continuation(key[end]) && starts > 0;
-      units = starts - (cut ? 1 : 0);
-    }
+    if (kind_ == KeyKind::kText) starts += count_text_units(key.data() + p, end - p);
+    p = end;
     const Node* n = steps[s].node;
     std::memcpy(result.owners.data() + at, n->owner_slots(), n->nowners * sizeof(uint16_t));
-    result.steps[s] = {units, at, at + n->nowners};
+    result.steps[s] = {units_to(key, end, starts), at, at + n->nowners};
     at += n->nowners;
   }
   result.input_units = kind_ == KeyKind::kTokenIds
                            ? count_units(kind_, key)
                            : starts + count_text_units(key.data() + p, key.size() - p);
   if (!steps.empty()) result.max_matched_units = result.steps.back().units;
+}
+
+void RadixTree::match(std::string_view key, const Candidates& among, BestMatch& out) const {
+  out.input_units = 0;
+  out.units = 0;
+  out.owners.clear();
+  out.walk.tree = nullptr;
+  if (key.empty()) return;
+  const Shard& shard = shard_for(key);
+  thread_local std::vector<WalkStep> steps;
+  std::shared_lock lock(shard.mu);
+  walk_locked(shard, key, out.walk, steps);
+  if (among.tree_ != serial_) steps.clear();  // resolved by another tree: no candidate here
+  // Ownership is prefix-closed, so the deepest step listing any candidate is where the longest
+  // candidate match ends, and usually the very last step (a leaf, one or a few owners): the wide
+  // tables of shared prefixes above it are not read. Copying every step's owners out instead cost
+  // a kilobyte per shared prefix with hundreds of workers.
+  const uint32_t* first = among.first_.data();
+  size_t best = steps.size();
+  for (size_t s = steps.size(); s-- > 0 && best == steps.size();) {
+    const Node* n = steps[s].node;
+    const uint16_t* o = n->owner_slots();
+    for (size_t i = 0; i < n->nowners; ++i) {
+      if (first[o[i]] != 0) {  // first_ has kMaxWorkers entries once resolved
+        best = s;
+        break;
+      }
+    }
+  }
+  if (best == steps.size()) {
+    out.input_units = count_units(kind_, key);
+    return;
+  }
+  const bool text = kind_ == KeyKind::kText;
+  size_t end = steps[best].end;
+  int64_t starts = text ? count_text_units(key.data(), end) : 0;  // in key[0, end)
+  out.input_units = text ? starts + count_text_units(key.data() + end, key.size() - end)
+                         : count_units(kind_, key);
+  const int64_t units = units_to(key, end, starts);
+  if (units == 0) return;
+  // A step that ends inside a unit (a text character or a token id) matched no more units than
+  // the one above it: owners of the shallowest step with as many units hold the longest match
+  // too.
+  while (best > 0) {
+    const size_t above = steps[best - 1].end;
+    if (text) {
+      // Two unit starts between the ends already make the step above shorter: count no further
+      // (the step may be a 16 KiB suffix).
+      int64_t between = 0;
+      for (size_t i = above; i < end && between < 2; ++i)
+        between += is_continuation(key[i]) ? 0 : 1;
+      if (between >= 2) break;
+      starts -= between;
+    }
+    end = above;
+    if (units_to(key, end, starts) != units) break;
+    --best;
+  }
+  out.units = units;
+  const Node* n = steps[best].node;
+  out.owners.assign(n->owner_slots(), n->owner_slots() + n->nowners);
+}
+
+void Candidates::holders(std::span<const uint16_t> owners, std::vector<size_t>& out) const {
+  out.clear();
+  if (first_.empty()) return;
+  // Ascending positions without a sort (a shared prefix may have hundreds of owners): marked in
+  // a bitmap of positions, which is read back and cleared over the words marked.
+  thread_local std::vector<uint64_t> marks;
+  if (marks.size() < (size_ + 63) / 64) marks.resize((size_ + 63) / 64);
+  size_t lo = marks.size();
+  size_t hi = 0;
+  for (const uint16_t slot : owners) {
+    for (uint32_t p = first_[slot]; p != 0; p = next_[p - 1]) {
+      marks[(p - 1) / 64] |= uint64_t{1} << ((p - 1) % 64);
+      lo = std::min<size_t>(lo, (p - 1) / 64);
+      hi = std::max<size_t>(hi, (p - 1) / 64);
+    }
+  }
+  for (size_t w = lo; w <= hi && lo < marks.size(); ++w) {
+    for (uint64_t bits = marks[w]; bits != 0; bits &= bits - 1) {
+      out.push_back(w * 64 + static_cast<size_t>(std::countr_zero(bits)));
+    }
+    marks[w] = 0;
+  }
 }
 
 int64_t MatchResult::matched_units(uint32_t slot) const {
@@ -684,46 +790,7 @@ int64_t MatchResult::matched_units(uint32_t slot) const {
   return 0;
 }
 
-int64_t MatchResult::longest_among(std::span<const uint32_t> slots,
-                                   std::vector<size_t>& holders) const {
-  holders.clear();
-  if (steps.empty()) return 0;
-  // Candidate marks by slot, set and cleared around each call. Ownership is prefix-closed, so the
-  // deepest step listing any candidate is where the longest candidate match ends, and usually the
-  // very last step (a leaf, one or a few owners): the wide tables of shared prefixes above it are
-  // not read.
-  thread_local std::vector<uint8_t> mark(RadixTree::kMaxWorkers, 0);
-  for (const uint32_t slot : slots) {
-    if (slot < RadixTree::kMaxWorkers) mark[slot] = 1;
-  }
-  size_t best = steps.size();
-  for (size_t s = steps.size(); s-- > 0 && best == steps.size();) {
-    for (uint32_t i = steps[s].owners_begin; i < steps[s].owners_end; ++i) {
-      if (mark[owners[i]] != 0) {
-        best = s;
-        break;
-      }
-    }
-  }
-  for (const uint32_t slot : slots) {
-    if (slot < RadixTree::kMaxWorkers) mark[slot] = 0;
-  }
-  if (best == steps.size() || steps[best].units == 0) return 0;
-  // A step that ends inside a unit (a text character or a token id) matched no more units than
-  // the one above it: owners of the shallowest step with as many units hold the longest match
-  // too. Holders: the candidates among those owners (the same slot may be listed twice).
-  while (best > 0 && steps[best - 1].units == steps[best].units) --best;
-  const MatchStep& step = steps[best];
-  for (uint32_t i = step.owners_begin; i < step.owners_end; ++i) mark[owners[i]] = 1;
-  for (size_t i = 0; i < slots.size(); ++i) {
-    if (slots[i] < RadixTree::kMaxWorkers && mark[slots[i]] != 0) holders.push_back(i);
-  }
-  for (uint32_t i = step.owners_begin; i < step.owners_end; ++i) mark[owners[i]] = 0;
-  return step.units;
-}
-
-void RadixTree::slots_for(std::span<const std::string_view> worker_ids,
-                          std::span<uint32_t> out) const {
+void RadixTree::resolve(std::span<const std::string_view> worker_ids, Candidates& out) const {
   // The policy passes the same workers in the same order decision after decision, and hashing
   // every id was most of a many-worker decision. So each position remembers its last answer and
   // the registry version it was true at (the version changes, under the exclusive registry lock,
@@ -732,41 +799,50 @@ void RadixTree::slots_for(std::span<const std::string_view> worker_ids,
   // again if it is live under exactly this id (both change only under the exclusive lock), and
   // anything else is looked up. Reading each worker's state line for that check was a cold line
   // per worker and decision with hundreds of workers, and one that inserts on other threads write.
-  struct Guess {
-    uint32_t slot = kNoSlot;
-    uint64_t version = 0;  // registry version the slot was right at; 0: none
-    std::string id;
-  };
-  thread_local uint64_t guess_tree = 0;
-  thread_local std::vector<Guess> guess;
-  if (guess_tree != serial_) {
-    guess_tree = serial_;
-    guess.clear();
+  bool moved = out.tree_ != serial_ || out.size_ != worker_ids.size();
+  if (out.tree_ != serial_) {
+    out.tree_ = serial_;
+    out.entries_.clear();
   }
-  if (guess.size() < worker_ids.size()) guess.resize(worker_ids.size());
-  std::shared_lock lock(registry_mu_);
-  for (size_t i = 0; i < worker_ids.size(); ++i) {
-    Guess& g = guess[i];
-    if (g.id == worker_ids[i]) {
-      if (g.version == registry_version_) {
-        out[i] = g.slot;
-        continue;
-      }
-      if (g.slot != kNoSlot) {
-        const WorkerState* st = state(g.slot);
-        if (st->live.load(std::memory_order_acquire) && st->id == worker_ids[i]) {
-          g.version = registry_version_;
-          out[i] = g.slot;
-          continue;
+  out.size_ = worker_ids.size();
+  if (out.entries_.size() < worker_ids.size()) out.entries_.resize(worker_ids.size());
+  {
+    std::shared_lock lock(registry_mu_);
+    for (size_t i = 0; i < worker_ids.size(); ++i) {
+      Candidates::Entry& e = out.entries_[i];
+      const uint32_t before = e.ref.slot;
+      if (e.id == worker_ids[i]) {
+        if (e.version == registry_version_) continue;
+        if (e.ref.slot != kNoSlot) {
+          const WorkerState* st = state(e.ref.slot);
+          if (st->live.load(std::memory_order_acquire) && st->id == worker_ids[i]) {
+            e.version = registry_version_;
+            e.ref.generation = st->generation.load(std::memory_order_acquire);
+            continue;
+          }
         }
+      } else {
+        e.id.assign(worker_ids[i]);
       }
-    } else {
-      g.id.assign(worker_ids[i]);
+      auto it = slots_.find(worker_ids[i]);
+      e.ref = {serial_, kNoSlot, 0};
+      if (it != slots_.end()) {
+        e.ref.slot = it->second;
+        e.ref.generation = state(it->second)->generation.load(std::memory_order_acquire);
+      }
+      e.version = registry_version_;
+      moved = moved || e.ref.slot != before;
     }
-    auto it = slots_.find(worker_ids[i]);
-    g.slot = it != slots_.end() ? it->second : kNoSlot;
-    g.version = registry_version_;
-    out[i] = g.slot;
+  }
+  if (!moved) return;
+  // Slot to positions, the lowest first: rebuilt only when a position's slot changed.
+  out.first_.assign(kMaxWorkers, 0);
+  out.next_.assign(out.size_, 0);
+  for (size_t i = out.size_; i-- > 0;) {
+    const uint32_t slot = out.entries_[i].ref.slot;
+    if (slot == kNoSlot) continue;
+    out.next_[i] = out.first_[slot];
+    out.first_[slot] = static_cast<uint32_t>(i + 1);
   }
 }
 

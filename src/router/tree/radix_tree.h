@@ -39,6 +39,17 @@ inline constexpr uint32_t kNoSlot = 0xFFFFFFFF;
 // Units (characters or ids) in a whole key.
 int64_t count_units(KeyKind kind, std::string_view key);
 
+// Where a match stopped, so that an insert of the same key right after need not walk the tree
+// again. Used only while the shard is unchanged since (checked under its lock).
+struct MatchWalk {
+  const void* tree = nullptr;
+  const char* key = nullptr;
+  size_t key_size = 0;
+  uint64_t version = 0;
+  size_t pos = 0;                 // key bytes consumed by the fully matched nodes
+  std::vector<const void*> path;  // those nodes, shallowest first
+};
+
 // One node of a match's path: the key units matched once it is (partly) consumed, and its owners,
 // as a range of MatchResult::owners.
 struct MatchStep {
@@ -47,6 +58,7 @@ struct MatchStep {
   uint32_t owners_end = 0;
 };
 
+// Everything a match found: every owner of every matched node (for tests and inspection).
 struct MatchResult {
   int64_t input_units = 0;
   // Longest prefix of the key found in the tree, whoever owns it.
@@ -54,29 +66,59 @@ struct MatchResult {
   // The matched path, shallowest first, with each node's owner slots copied out (node tables are
   // only readable under the shard lock). Ownership is prefix-closed, so each step's owners are a
   // subset of the step before's, and a worker's own match is the units of the deepest step that
-  // lists it. Per-worker lengths are read from this on demand: writing one for every owner of
-  // every matched node was most of a match with hundreds of workers sharing a prefix.
+  // lists it.
   std::vector<MatchStep> steps;
   std::vector<uint16_t> owners;  // only the ranges named by `steps` are meaningful
 
   // Units matched by the worker in `slot` (0 when it owns nothing on the path, or slot is kNoSlot).
   int64_t matched_units(uint32_t slot) const;
-  // The longest own match among candidate workers given by slot (kNoSlot for a worker the tree
-  // does not know): returns its units (0 when no candidate matched anything) and puts the
-  // positions in `slots` of every candidate holding it into `holders` (cleared first; empty when
-  // the result is 0). Reads only the steps from the deepest up to the first with a candidate.
-  int64_t longest_among(std::span<const uint32_t> slots, std::vector<size_t>& holders) const;
 
-  // Where match() stopped, so that an insert of the same key right after need not walk the tree
-  // again. Used only while the shard is unchanged since (checked under its lock).
-  struct Walk {
-    const void* tree = nullptr;
-    const char* key = nullptr;
-    size_t key_size = 0;
-    uint64_t version = 0;
-    size_t pos = 0;                 // key bytes consumed by the fully matched nodes
-    std::vector<const void*> path;  // those nodes, shallowest first
-  } walk;
+  MatchWalk walk;
+};
+
+// A worker as one tree knows it: its slot, and the slot's generation when it was looked up (a
+// slot is reused for another id only under a new generation). kNoSlot: the tree does not know it.
+struct WorkerRef {
+  uint64_t tree = 0;  // serial of the tree that answered (a ref means nothing to another tree)
+  uint32_t slot = kNoSlot;
+  uint64_t generation = 0;
+};
+
+// The workers a decision may choose, as one tree knows them, by position in the caller's list
+// (RadixTree::resolve fills it). Kept by the caller and passed again decision after decision: the
+// same ids in the same order at an unchanged registry are answered without hashing an id or
+// reading any worker's state, and the slot-to-position index is rebuilt only when a slot changed.
+class Candidates {
+ public:
+  size_t size() const { return size_; }
+  const WorkerRef& operator[](size_t i) const { return entries_[i].ref; }
+  // Positions, ascending, of the candidates among `owners` (worker slots, e.g. BestMatch::owners).
+  void holders(std::span<const uint16_t> owners, std::vector<size_t>& out) const;
+
+ private:
+  friend class RadixTree;
+  struct Entry {
+    WorkerRef ref;
+    std::string id;
+    uint64_t version = 0;  // registry version the answer was right at; 0: none
+  };
+  uint64_t tree_ = 0;  // serial of the tree that answered
+  size_t size_ = 0;
+  std::vector<Entry> entries_;  // beyond size_: answers kept for a longer list later
+  // By slot: first position holding it, plus one (0: not a candidate); by position: the next one
+  // holding the same slot, plus one (a worker may be listed twice).
+  std::vector<uint32_t> first_;
+  std::vector<uint32_t> next_;
+};
+
+// The decision's question: the longest own match among the candidates, and who holds it.
+struct BestMatch {
+  int64_t input_units = 0;
+  int64_t units = 0;  // 0 when no candidate holds any of the key
+  // Owners (slots) of the node where that match ends: the candidates among them hold it
+  // (Candidates::holders), others may be listed too. Empty when units is 0.
+  std::vector<uint16_t> owners;
+  MatchWalk walk;
 };
 
 struct WorkerTreeStats {
@@ -114,25 +156,33 @@ class RadixTree {
 
   // Records that `worker_id` now caches `key`: every node on the key's path becomes owned by it
   // and most recently used. Evicts that worker's least recently used leaves if it went over budget.
-  // `walked`, if given, must be the result of match() of this same key (same bytes, same buffer)
+  // Returns the units of `key` the worker held before (its own match), 0 if none or if the tree
+  // could not take the worker (kMaxWorkers in use, or it was removed meanwhile).
+  // `walked`, if given, must be the walk of a match() of this same key (same bytes, same buffer)
   // on this tree: when the key's shard has not changed since, the insert starts where that match
   // stopped instead of walking from the root again (the cache_aware decision does both).
-  void insert(std::string_view key, std::string_view worker_id,
-              const MatchResult* walked = nullptr);
+  // `ref`, if given, is what resolve() answered for `worker_id`: the insert then skips looking the
+  // id up, unless the worker was removed since.
+  int64_t insert(std::string_view key, std::string_view worker_id,
+                 const MatchWalk* walked = nullptr, WorkerRef ref = {});
 
   // Longest match of `key`, overall and per owning worker. Takes only a shared lock.
   MatchResult match(std::string_view key) const;
-  // The same into `out`, reusing its storage (the decision path keeps one per thread).
+  // The same into `out`, reusing its storage.
   void match(std::string_view key, MatchResult& out) const;
+  // The longest own match of `key` among `among` (resolved by this tree; else none), and the
+  // owners of the node it ends at. Reads owner tables from the deepest matched node up to the
+  // first listing a candidate, usually the deepest one: the wide tables of shared prefixes above
+  // it are neither read nor copied.
+  void match(std::string_view key, const Candidates& among, BestMatch& out) const;
 
   // Slot of a known worker, to read a MatchResult; nullopt if it owns nothing here.
   std::optional<uint32_t> slot_of(std::string_view worker_id) const;
 
-  // The slot of each of `worker_ids` into `out` (same length), kNoSlot for an unknown id. One
-  // registry lock for the whole batch; a caller passing the same ids in the same order decision
-  // after decision skips the hash lookups and, while no worker is added or removed, reads no
-  // worker's state either.
-  void slots_for(std::span<const std::string_view> worker_ids, std::span<uint32_t> out) const;
+  // Each of `worker_ids` as this tree knows it, into `out` by position (kNoSlot for an unknown
+  // id). One registry lock for the whole batch; see Candidates for what passing the same object
+  // again saves.
+  void resolve(std::span<const std::string_view> worker_ids, Candidates& out) const;
 
   // Drops every entry of the worker (it left the registry).
   void remove_worker(std::string_view worker_id);
@@ -162,7 +212,18 @@ class RadixTree {
   std::optional<std::pair<uint32_t, uint64_t>> acquire_slot(std::string_view worker_id);
   // acquire_slot through a per-thread cache of ids to (slot, generation), checked without locks.
   std::optional<std::pair<uint32_t, uint64_t>> cached_slot(std::string_view worker_id);
-  void insert_locked(Shard& shard, std::string_view key, uint32_t slot, const MatchResult* walked);
+  // Returns the units of `key` the worker held before.
+  int64_t insert_locked(Shard& shard, std::string_view key, uint32_t slot, const MatchWalk* walked);
+  struct WalkStep {
+    const Node* node;
+    size_t end;  // key bytes matched once this node is (partly) consumed
+  };
+  // The match's walk under the shard's shared lock: every node the key reaches into, into `steps`.
+  void walk_locked(const Shard& shard, std::string_view key, MatchWalk& walk,
+                   std::vector<WalkStep>& steps) const;
+  // Units of key[0, end) that are whole (a unit cut by `end` does not count), given `starts`, the
+  // unit starts in key[0, end).
+  int64_t units_to(std::string_view key, size_t end, int64_t starts) const;
   // Evicts `st`'s globally oldest entries until it is within budget; stops if `gen` went stale.
   void trim_worker(WorkerState* st, uint32_t slot, uint64_t gen);
   // Takes the least recently used entry of `slot` in `shard` off its list, and the ownership with

@@ -113,6 +113,7 @@ TEST(RadixTreeManyWorkers, AgreesWithNaiveModel) {
     std::mt19937_64 rng(11 + static_cast<uint64_t>(budget));
     RadixTree tree(KeyKind::kText, budget);
     NaiveModel model(KeyKind::kText);
+    Candidates candidates;  // kept across steps, as the policy keeps it
     // Removed workers come back after a while, so slots are reused and tables shrink and grow.
     for (int step = 0; step < 14000; ++step) {
       const std::string& worker = workers[rng() % workers.size()];
@@ -123,7 +124,9 @@ TEST(RadixTreeManyWorkers, AgreesWithNaiveModel) {
         const std::string key = "ab" + random_key(KeyKind::kText, rng, 3);
         MatchResult m;
         tree.match(key, m);
-        tree.insert(key, worker, &m);
+        // The insert answers the worker's own match, as the match just saw it.
+        ASSERT_EQ(tree.insert(key, worker, &m.walk), tree_match(tree, m, worker))
+            << "step " << step;
         model.insert(key, worker);
       } else if (op < 97) {
         const std::string key = "ab" + random_key(KeyKind::kText, rng, 4);
@@ -132,12 +135,11 @@ TEST(RadixTreeManyWorkers, AgreesWithNaiveModel) {
         for (size_t i = rng() % 7; i < workers.size(); i += 1 + rng() % 5) {
           ids.push_back(workers[i]);
         }
-        std::vector<uint32_t> slots(ids.size());
-        tree.slots_for(ids, slots);
+        tree.resolve(ids, candidates);
         int64_t want_longest = 0;
         std::vector<int64_t> got(ids.size());
         for (size_t i = 0; i < ids.size(); ++i) {
-          got[i] = m.matched_units(slots[i]);
+          got[i] = m.matched_units(candidates[i].slot);
           const int64_t want = model.match(key, std::string(ids[i]));
           if (evicting) {
             ASSERT_LE(got[i], want) << "step " << step << " " << ids[i];
@@ -146,12 +148,16 @@ TEST(RadixTreeManyWorkers, AgreesWithNaiveModel) {
           }
           want_longest = std::max(want_longest, got[i]);
         }
-        std::vector<size_t> holders;
-        ASSERT_EQ(m.longest_among(slots, holders), want_longest) << "step " << step;
+        BestMatch best;
+        tree.match(key, candidates, best);
+        ASSERT_EQ(best.units, want_longest) << "step " << step;
+        ASSERT_EQ(best.input_units, m.input_units) << "step " << step;
         std::vector<size_t> want_holders;
         for (size_t i = 0; i < ids.size() && want_longest > 0; ++i) {
           if (got[i] == want_longest) want_holders.push_back(i);
         }
+        std::vector<size_t> holders;
+        candidates.holders(best.owners, holders);
         ASSERT_EQ(holders, want_holders) << "step " << step;
       } else {
         tree.remove_worker(worker);
@@ -185,7 +191,8 @@ TEST_P(RadixTreeProperty, AgreesWithNaiveModel) {
         } else {  // as the cache_aware policy does: the insert starts where the match stopped
           MatchResult m;
           tree.match(key, m);
-          tree.insert(key, worker, &m);
+          ASSERT_EQ(tree.insert(key, worker, &m.walk), tree_match(tree, m, worker))
+              << "seed " << seed << " step " << step;
         }
         model.insert(key, worker);
         ASSERT_LE(tree.worker_units(worker), budget) << "seed " << seed << " step " << step;
@@ -213,10 +220,12 @@ TEST_P(RadixTreeProperty, AgreesWithNaiveModel) {
         }
         if (!ids.empty() && rng() % 4 == 0) ids.push_back(ids.front());
         if (rng() % 4 == 0) ids.push_back("unknown");
-        std::vector<uint32_t> slots(ids.size());
-        tree.slots_for(ids, slots);
-        std::vector<size_t> holders;
-        const int64_t longest = m.longest_among(slots, holders);
+        Candidates candidates;
+        tree.resolve(ids, candidates);
+        BestMatch among;
+        tree.match(key, candidates, among);
+        ASSERT_EQ(among.input_units, m.input_units);
+        const int64_t longest = among.units;
         int64_t want_longest = 0;
         for (const auto id : ids)
           want_longest = std::max(want_longest, tree_match(tree, m, std::string(id)));
@@ -225,6 +234,8 @@ TEST_P(RadixTreeProperty, AgreesWithNaiveModel) {
         for (size_t i = 0; i < ids.size() && longest > 0; ++i) {
           if (tree_match(tree, m, std::string(ids[i])) == longest) want_holders.push_back(i);
         }
+        std::vector<size_t> holders;
+        candidates.holders(among.owners, holders);
         ASSERT_EQ(holders, want_holders) << "seed " << seed << " step " << step;
       } else if (op < 97) {
         tree.remove_worker(worker);
@@ -270,17 +281,30 @@ TEST(RadixTreeConcurrency, RandomOperationsKeepInvariants) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       std::mt19937_64 rng(1000 + t);
+      Candidates candidates;
+      const std::vector<std::string_view> ids(workers.begin(), workers.end());
       for (int step = 0; step < 4000; ++step) {
-        const std::string& worker = workers[rng() % workers.size()];
+        const size_t w = rng() % workers.size();
+        const std::string& worker = workers[w];
         const int op = static_cast<int>(rng() % 1000);
         if (op < 450) {
           const std::string key = random_key(KeyKind::kText, rng, 12);
-          if (op < 225) {
+          if (op < 150) {
             tree.insert(key, worker);
-          } else {  // other threads may change the tree between the two: the walk goes stale
+          } else if (op < 300) {
+            // Other threads may change the tree between the two: the walk goes stale.
             MatchResult m;
             tree.match(key, m);
-            tree.insert(key, worker, &m);
+            tree.insert(key, worker, &m.walk);
+          } else {
+            // As the policy: the ref goes stale when another thread removes the worker and its
+            // slot is reused meanwhile.
+            tree.resolve(ids, candidates);
+            BestMatch best;
+            tree.match(key, candidates, best);
+            if (tree.insert(key, worker, &best.walk, candidates[w]) > best.input_units) {
+              failed = true;
+            }
           }
           per_thread[t][worker].push_back(key);
         } else if (op < 995) {
@@ -296,17 +320,18 @@ TEST(RadixTreeConcurrency, RandomOperationsKeepInvariants) {
             }
           }
           // Per-worker lengths by id while other threads remove workers and reuse their slots.
-          const std::vector<std::string_view> ids(workers.begin(), workers.end());
-          std::vector<uint32_t> slots(ids.size());
-          tree.slots_for(ids, slots);
+          tree.resolve(ids, candidates);
+          BestMatch best;
+          tree.match(key, candidates, best);
+          const int64_t longest = best.units;
           std::vector<size_t> holders;
-          const int64_t longest = m.longest_among(slots, holders);
-          if (longest < 0 || longest > m.max_matched_units || (longest > 0) == holders.empty()) {
+          candidates.holders(best.owners, holders);
+          if (longest < 0 || longest > best.input_units || (longest > 0) == holders.empty()) {
             failed = true;
           }
-          for (const uint32_t slot : slots) {
-            const int64_t n = m.matched_units(slot);
-            if (n < 0 || n > longest) failed = true;
+          for (size_t i = 0; i < candidates.size(); ++i) {
+            const int64_t n = m.matched_units(candidates[i].slot);
+            if (n < 0 || n > m.max_matched_units) failed = true;
           }
         } else if (op < 999) {
           tree.remove_worker(worker);

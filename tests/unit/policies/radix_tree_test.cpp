@@ -15,15 +15,27 @@ int64_t matched_by(const RadixTree& tree, const MatchResult& m, const std::strin
   return m.matched_units(*slot);
 }
 
-// Each id's own match through slots_for, as the cache_aware policy reads it.
+// Each id's own match through resolve(), kept across calls as the cache_aware policy keeps it.
 std::vector<int64_t> lengths_for(const RadixTree& tree, std::string_view key,
                                  const std::vector<std::string_view>& ids) {
+  static Candidates candidates;
   const MatchResult m = tree.match(key);
-  std::vector<uint32_t> slots(ids.size());
-  tree.slots_for(ids, slots);
+  tree.resolve(ids, candidates);
   std::vector<int64_t> out;
-  for (const uint32_t slot : slots) out.push_back(m.matched_units(slot));
+  for (size_t i = 0; i < candidates.size(); ++i) out.push_back(m.matched_units(candidates[i].slot));
   return out;
+}
+
+// The decision's question for `ids`: the longest match among them and its holders' positions.
+std::pair<int64_t, std::vector<size_t>> best_among(const RadixTree& tree, std::string_view key,
+                                                   const std::vector<std::string_view>& ids) {
+  Candidates candidates;
+  tree.resolve(ids, candidates);
+  BestMatch best;
+  tree.match(key, candidates, best);
+  std::vector<size_t> holders;
+  candidates.holders(best.owners, holders);
+  return {best.units, holders};
 }
 
 TEST(RadixTree, EmptyTreeMatchesNothing) {
@@ -178,7 +190,7 @@ TEST(RadixTree, InsertAfterMatchReusesTheWalkOnlyWhileTheShardIsUnchanged) {
   EXPECT_EQ(m.max_matched_units, 6);
   const std::string key = "abcdefgh";
   tree.match(key, m);
-  tree.insert(key, "b", &m);  // fresh walk: "gh" goes under "def"
+  tree.insert(key, "b", &m.walk);  // fresh walk: "gh" goes under "def"
   EXPECT_EQ(matched_by(tree, tree.match(key), "b"), 8);
   EXPECT_EQ(tree.check_invariants(), "");
   // The walk's nodes are freed and the text stored again elsewhere: the stale walk is not used.
@@ -186,7 +198,7 @@ TEST(RadixTree, InsertAfterMatchReusesTheWalkOnlyWhileTheShardIsUnchanged) {
   tree.remove_worker("a");
   tree.remove_worker("b");
   tree.insert("abcdefXY", "c");
-  tree.insert(key, "d", &m);
+  tree.insert(key, "d", &m.walk);
   EXPECT_EQ(matched_by(tree, tree.match(key), "d"), 8);
   EXPECT_EQ(matched_by(tree, tree.match("abcdefXY"), "d"), 6);
   EXPECT_EQ(tree.check_invariants(), "");
@@ -223,59 +235,106 @@ TEST(RadixTree, SlotsForFollowsWorkerOrderRemovalAndSlotReuse) {
 
 // An id the tree does not know is remembered as unknown per position, but only while no worker
 // is added or removed and only for that same id.
-TEST(RadixTree, SlotsForRemembersUnknownIdsOnlyWhileTheRegistryIsUnchanged) {
+TEST(RadixTree, ResolveRemembersUnknownIdsOnlyWhileTheRegistryIsUnchanged) {
   RadixTree tree(KeyKind::kText, 100);
   tree.insert("abc", "a");
   std::vector<std::string_view> ids{"a", "b"};
-  std::vector<uint32_t> slots(2);
-  tree.slots_for(ids, slots);
-  EXPECT_NE(slots[0], kNoSlot);
-  EXPECT_EQ(slots[1], kNoSlot);
-  tree.slots_for(ids, slots);  // answered from the guesses
-  EXPECT_EQ(slots[1], kNoSlot);
+  Candidates c;
+  tree.resolve(ids, c);
+  EXPECT_NE(c[0].slot, kNoSlot);
+  EXPECT_EQ(c[1].slot, kNoSlot);
+  tree.resolve(ids, c);  // answered from what it remembers
+  EXPECT_EQ(c[1].slot, kNoSlot);
   tree.insert("abd", "b");  // "b" becomes known
-  tree.slots_for(ids, slots);
-  ASSERT_NE(slots[1], kNoSlot);
+  tree.resolve(ids, c);
+  ASSERT_NE(c[1].slot, kNoSlot);
   EXPECT_EQ(lengths_for(tree, "abdx", ids), (std::vector<int64_t>{2, 3}));
   // A position that held an unknown id now holds a known one, with the registry unchanged.
   tree.insert("zz", "c");
   ids = {"a", "x"};
-  tree.slots_for(ids, slots);
-  EXPECT_EQ(slots[1], kNoSlot);
+  tree.resolve(ids, c);
+  EXPECT_EQ(c[1].slot, kNoSlot);
   ids = {"a", "c"};
-  tree.slots_for(ids, slots);
-  EXPECT_EQ(slots[1], tree.slot_of("c"));
+  tree.resolve(ids, c);
+  EXPECT_EQ(c[1].slot, tree.slot_of("c"));
   // Removal makes a known id unknown again.
   tree.remove_worker("c");
-  tree.slots_for(ids, slots);
-  EXPECT_EQ(slots[1], kNoSlot);
+  tree.resolve(ids, c);
+  EXPECT_EQ(c[1].slot, kNoSlot);
+  // A shorter list, then the longer one again: the position index follows.
+  ids = {"a"};
+  tree.resolve(ids, c);
+  EXPECT_EQ(c.size(), 1u);
+  EXPECT_EQ(best_among(tree, "abcd", ids), (std::pair<int64_t, std::vector<size_t>>{3, {0}}));
 }
 
-TEST(RadixTree, LongestAmongCandidatesReadsFromTheDeepestStepUp) {
+TEST(RadixTree, BestMatchAmongCandidatesReadsFromTheDeepestStepUp) {
   RadixTree tree(KeyKind::kText, 100);
   tree.insert("abcdef", "a");
   tree.insert("abcdef", "b");
   tree.insert("abc", "c");
   tree.insert("abcdefgh", "d");
-  const MatchResult m = tree.match("abcdefghij");
-  std::vector<std::string_view> ids{"c", "a", "b", "x", "d"};
-  std::vector<uint32_t> slots(ids.size());
-  tree.slots_for(ids, slots);
-  EXPECT_EQ(slots[3], kNoSlot);
-  std::vector<size_t> holders;
-  EXPECT_EQ(m.longest_among(slots, holders), 8);
-  EXPECT_EQ(holders, (std::vector<size_t>{4}));
+  using Best = std::pair<int64_t, std::vector<size_t>>;
+  const std::string key = "abcdefghij";
+  EXPECT_EQ(best_among(tree, key, {"c", "a", "b", "x", "d"}), (Best{8, {4}}));
   // Without "d" (unavailable): "a" and "b" tie at 6, in the candidates' order.
-  EXPECT_EQ(m.longest_among(std::span(slots).first(4), holders), 6);
-  EXPECT_EQ(holders, (std::vector<size_t>{1, 2}));
+  EXPECT_EQ(best_among(tree, key, {"c", "a", "b", "x"}), (Best{6, {1, 2}}));
   // A worker listed twice is a holder at both positions.
-  const std::vector<uint32_t> twice{slots[0], slots[0]};
-  EXPECT_EQ(m.longest_among(twice, holders), 3);
-  EXPECT_EQ(holders, (std::vector<size_t>{0, 1}));
-  // No candidate on the path: 0 and nobody.
-  EXPECT_EQ(m.longest_among(std::span(slots).subspan(3, 1), holders), 0);
-  EXPECT_TRUE(holders.empty());
-  EXPECT_EQ(m.matched_units(kNoSlot), 0);
+  EXPECT_EQ(best_among(tree, key, {"c", "c"}), (Best{3, {0, 1}}));
+  EXPECT_EQ(best_among(tree, key, {"b", "x", "b", "a"}), (Best{6, {0, 2, 3}}));
+  // No candidate on the path: 0 and nobody; the input is still counted.
+  Candidates c;
+  tree.resolve(std::vector<std::string_view>{"x"}, c);
+  BestMatch best;
+  tree.match(key, c, best);
+  EXPECT_EQ(best.units, 0);
+  EXPECT_TRUE(best.owners.empty());
+  EXPECT_EQ(best.input_units, 10);
+  // Candidates resolved by another tree name nobody here.
+  RadixTree other(KeyKind::kText, 100);
+  other.insert("abcdef", "a");
+  tree.resolve(std::vector<std::string_view>{"a"}, c);
+  other.match(key, c, best);
+  EXPECT_EQ(best.units, 0);
+  EXPECT_EQ(tree.match(key).matched_units(kNoSlot), 0);
+}
+
+// The insert answers what the worker held of the key before, by the same rules as a match (a
+// unit cut by the end of what it holds does not count).
+TEST(RadixTree, InsertAnswersWhatTheWorkerHeldBefore) {
+  RadixTree tree(KeyKind::kText, 100);
+  EXPECT_EQ(tree.insert("abcdef", "a"), 0);
+  EXPECT_EQ(tree.insert("abcxyz", "a"), 3);
+  EXPECT_EQ(tree.insert("abcxyz", "a"), 6);
+  EXPECT_EQ(tree.insert("abcxyz", "b"), 0);
+  EXPECT_EQ(tree.insert("ab", "b"), 2);
+  const std::string e_acute = "\xC3\xA9", e_grave = "\xC3\xA8";
+  tree.insert("x" + e_acute, "c");
+  EXPECT_EQ(tree.insert("x" + e_grave, "c"), 1);  // "x" and half a character
+  RadixTree ids(KeyKind::kTokenIds, 100);
+  const std::vector<int32_t> a{1, 2, 3}, b{1, 2, 4};
+  ids.insert(token_key(a), "w");
+  EXPECT_EQ(ids.insert(token_key(b), "w"), 2);
+}
+
+// A ref from resolve() spares the insert the id lookup; a stale one (the worker was removed and
+// its slot reused) falls back to the id.
+TEST(RadixTree, InsertByRefFallsBackToTheIdWhenTheRefIsStale) {
+  RadixTree tree(KeyKind::kText, 100);
+  tree.insert("abc", "a");
+  Candidates c;
+  const std::vector<std::string_view> ids{"a"};
+  tree.resolve(ids, c);
+  const WorkerRef ref = c[0];
+  EXPECT_EQ(tree.insert("abcd", "a", nullptr, ref), 3);
+  EXPECT_EQ(tree.stats().id_cache_misses, 1);
+  tree.remove_worker("a");
+  tree.insert("zz", "b");  // takes the freed slot under a new generation
+  EXPECT_EQ(tree.slot_of("b"), ref.slot);
+  EXPECT_EQ(tree.insert("abx", "a", nullptr, ref), 0);
+  EXPECT_EQ(lengths_for(tree, "abxq", {"a", "b"}), (std::vector<int64_t>{3, 0}));
+  EXPECT_EQ(lengths_for(tree, "zz", {"a", "b"}), (std::vector<int64_t>{0, 2}));
+  EXPECT_EQ(tree.check_invariants(), "");
 }
 
 // Continuation bytes before a key's first character belong to no character: a match that stops
@@ -287,10 +346,7 @@ TEST(RadixTree, LeadingContinuationBytesCountAsNothing) {
   EXPECT_EQ(m.input_units, 0);
   EXPECT_EQ(m.max_matched_units, 0);
   EXPECT_EQ(matched_by(tree, m, "a"), 0);
-  std::vector<size_t> holders;
-  const std::vector<uint32_t> slots{*tree.slot_of("a")};
-  EXPECT_EQ(m.longest_among(slots, holders), 0);
-  EXPECT_TRUE(holders.empty());
+  EXPECT_EQ(best_among(tree, "\x80\x82", {"a"}), (std::pair<int64_t, std::vector<size_t>>{0, {}}));
   // A character after them counts once it is whole.
   tree.insert("\x80\xC3\xA9z", "a");
   EXPECT_EQ(tree.match("\x80\xC3\xA9y").max_matched_units, 1);
