@@ -58,7 +58,8 @@ struct MatchStep {
   uint32_t owners_end = 0;
 };
 
-// Everything a match found: every owner of every matched node (for tests and inspection).
+// Everything a match found: every owner of every matched node (tests read any worker's own match
+// from it; the decision asks match(key, candidates, best)).
 struct MatchResult {
   int64_t input_units = 0;
   // Longest prefix of the key found in the tree, whoever owns it.
@@ -260,7 +261,7 @@ class RadixTree {
   std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> slots_;
   std::vector<uint32_t> free_slots_;
   uint32_t next_slot_ = 0;
-  // Bumped whenever an id is added to or removed from slots_ (see slots_for); starts at 1.
+  // Bumped whenever an id is added to or removed from slots_ (see resolve); starts at 1.
   uint64_t registry_version_ = 1;
   std::atomic<int64_t> id_cache_misses_{0};
   std::unique_ptr<std::atomic<WorkerState*>[]> states_;

@@ -285,7 +285,7 @@ struct RadixTree::Shard {
   Arena arena;
   EntryPool entries;
   Node* root = nullptr;
-  // Bumped by every change made under the exclusive lock: a match's walk (MatchResult::walk)
+  // Bumped by every change made under the exclusive lock: a match's walk (MatchWalk)
   // taken at the same version is still valid.
   uint64_t version = 0;
 };
