@@ -353,6 +353,43 @@ TEST(RadixTree, LeadingContinuationBytesCountAsNothing) {
   EXPECT_EQ(tree.match("\x80\xC3\xAAy").max_matched_units, 0);
 }
 
+// A prefix shared by hundreds of workers: its owner table grows, loses most owners in an order
+// that moves the last one into each hole, shrinks, and grows again with reused slots.
+TEST(RadixTree, WideOwnerTablesFollowGrowthRemovalAndReuse) {
+  RadixTree tree(KeyKind::kText, 1000);
+  const std::string prefix = "a shared system prompt / ";
+  std::vector<std::string> ids;
+  for (int w = 0; w < 700; ++w) ids.push_back(std::string("w").append(std::to_string(w)));
+  const auto key_of = [&](size_t w) { return prefix + std::to_string(w); };
+  for (size_t w = 0; w < ids.size(); ++w) tree.insert(key_of(w), ids[w]);
+  ASSERT_EQ(tree.check_invariants(), "");
+  // Each worker is found in the wide table: it held its whole key, and another key's prefix.
+  for (size_t w = 0; w < ids.size(); w += 7) {
+    EXPECT_EQ(tree.insert(key_of(w), ids[w]), static_cast<int64_t>(key_of(w).size()));
+    EXPECT_EQ(tree.insert(prefix + "z", ids[w]), static_cast<int64_t>(prefix.size()));
+  }
+  ASSERT_EQ(tree.check_invariants(), "");
+  for (size_t w = 0; w < ids.size(); ++w) {
+    if (w % 5 != 0) tree.remove_worker(ids[(w * 37) % ids.size()]);
+    if (w % 100 == 0) {
+      ASSERT_EQ(tree.check_invariants(), "") << w;
+    }
+  }
+  ASSERT_EQ(tree.check_invariants(), "");
+  size_t kept = 0;
+  for (size_t w = 0; w < ids.size(); ++w) {
+    const bool left = tree.worker_units(ids[w]) == 0;
+    kept += left ? 0 : 1;
+    EXPECT_EQ(tree.insert(prefix + "q", ids[w]), left ? 0 : static_cast<int64_t>(prefix.size()));
+  }
+  EXPECT_EQ(kept, 140u);
+  ASSERT_EQ(tree.check_invariants(), "");
+  for (size_t w = 0; w < ids.size(); ++w) {
+    EXPECT_EQ(tree.insert(prefix + "q", ids[w]), static_cast<int64_t>(prefix.size() + 1));
+  }
+  ASSERT_EQ(tree.check_invariants(), "");
+}
+
 TEST(RadixTree, EvictionIsPerWorker) {
   RadixTree tree(KeyKind::kText, 10);
   tree.insert("0123456789", "a");
