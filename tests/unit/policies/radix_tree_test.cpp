@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -388,6 +389,38 @@ TEST(RadixTree, WideOwnerTablesFollowGrowthRemovalAndReuse) {
     EXPECT_EQ(tree.insert(prefix + "q", ids[w]), static_cast<int64_t>(prefix.size() + 1));
   }
   ASSERT_EQ(tree.check_invariants(), "");
+}
+
+// Characters are counted sixteen and eight bytes at a time, the last few as an overlapping word:
+// every length, alignment and byte mix agrees with counting byte by byte, past the 4080 bytes a
+// lane counts before the lanes are summed.
+TEST(RadixTree, CountsCharactersLikeAByteLoop) {
+  std::mt19937_64 rng(5);
+  const auto naive = [](std::string_view s) {
+    int64_t n = 0;
+    for (const char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+    return n;
+  };
+  std::string buf(70000 + 16, 'a');
+  for (auto& c : buf) {
+    const uint64_t r = rng();
+    c = static_cast<char>(r % 3 == 0   ? 0x80 | (r >> 8) % 64
+                          : r % 3 == 1 ? 0xC3
+                                       : 'a' + (r >> 8) % 26);
+  }
+  for (size_t len = 0; len < 300; ++len) {
+    for (size_t offset = 0; offset < 16; offset += 5) {
+      const std::string_view s(buf.data() + offset, len);
+      ASSERT_EQ(count_units(KeyKind::kText, s), naive(s)) << len << " at " << offset;
+    }
+  }
+  for (const size_t len : {4079u, 4080u, 4081u, 4096u, 8175u, 65536u, 70000u}) {
+    const std::string_view s(buf.data() + 3, len);
+    ASSERT_EQ(count_units(KeyKind::kText, s), naive(s)) << len;
+  }
+  // Nothing but continuation bytes: every lane counts on every block.
+  const std::string all(70000, '\x80');
+  EXPECT_EQ(count_units(KeyKind::kText, all), 0);
 }
 
 TEST(RadixTree, EvictionIsPerWorker) {
