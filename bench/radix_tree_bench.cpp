@@ -147,9 +147,12 @@ void BM_CacheAwareDecision(benchmark::State& state) {
   if (state.range(2) > 0) config.max_tree_size = state.range(2);
   dpserve::router::policies::CacheAwarePolicy policy(config);
   const auto& keys = make_keys(len, 4096, 7);
+  // Fourth argument: models the prompts alternate between (one tree each).
+  const int64_t models = state.range(3);
+  size_t routed = 0;
   auto route = [&](const std::string& key) {
     dpserve::router::RouteRequest r;
-    r.model = "m";
+    r.model = routed++ % static_cast<size_t>(models) == 0 ? "m" : "m2";
     r.text = key;
     r.prompt_size = static_cast<int64_t>(key.size());
     return policy.select(workers, r);
@@ -188,9 +191,10 @@ void BM_CacheAwareDecision(benchmark::State& state) {
 // page faults) and later passes mostly refresh it, so percentiles are only comparable between
 // runs that make the same number of decisions.
 BENCHMARK(BM_CacheAwareDecision)
-    ->ArgsProduct({{100, 2048, 32768}, {8, 64, 512}, {0}})
-    ->Args({32768, 64, 256 * 1024})
-    ->ArgNames({"key_bytes", "workers", "max_tree"})
+    ->ArgsProduct({{100, 2048, 32768}, {8, 64, 512}, {0}, {1}})
+    ->Args({32768, 64, 256 * 1024, 1})
+    ->Args({100, 512, 0, 2})
+    ->ArgNames({"key_bytes", "workers", "max_tree", "models"})
     ->Iterations(16384);
 
 // Memory of a tree filled to a fixed volume of key text, relative to the distinct characters it

@@ -831,6 +831,7 @@ void RadixTree::resolve(std::span<const std::string_view> worker_ids, Candidates
   }
   out.size_ = worker_ids.size();
   if (out.entries_.size() < worker_ids.size()) out.entries_.resize(worker_ids.size());
+  int64_t lookups = 0;
   {
     std::shared_lock lock(registry_mu_);
     for (size_t i = 0; i < worker_ids.size(); ++i) {
@@ -850,6 +851,7 @@ void RadixTree::resolve(std::span<const std::string_view> worker_ids, Candidates
         e.id.assign(worker_ids[i]);
       }
       auto it = slots_.find(worker_ids[i]);
+      ++lookups;
       e.ref = {serial_, kNoSlot, 0};
       if (it != slots_.end()) {
         e.ref.slot = it->second;
@@ -859,6 +861,7 @@ void RadixTree::resolve(std::span<const std::string_view> worker_ids, Candidates
       moved = moved || e.ref.slot != before;
     }
   }
+  if (lookups != 0) resolve_lookups_.fetch_add(lookups, std::memory_order_relaxed);
   if (!moved) return;
   // Slot to positions, the lowest first: rebuilt only when a position's slot changed.
   out.first_.assign(kMaxWorkers, 0);

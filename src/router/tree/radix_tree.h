@@ -136,6 +136,9 @@ struct TreeStats {
   // Inserts whose worker id (of at most 44 bytes) was not in the inserting thread's id cache and
   // was looked up in the registry: about one per worker and thread once every worker was seen.
   int64_t id_cache_misses = 0;
+  // Worker ids resolve() looked up in the registry: about one per worker, thread and tree, and
+  // again for the workers the tree does not know each time one is added or removed.
+  int64_t resolve_lookups = 0;
   std::vector<WorkerTreeStats> workers;
 };
 
@@ -264,6 +267,7 @@ class RadixTree {
   // Bumped whenever an id is added to or removed from slots_ (see resolve); starts at 1.
   uint64_t registry_version_ = 1;
   std::atomic<int64_t> id_cache_misses_{0};
+  mutable std::atomic<int64_t> resolve_lookups_{0};
   std::unique_ptr<std::atomic<WorkerState*>[]> states_;
 };
 

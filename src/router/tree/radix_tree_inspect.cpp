@@ -21,6 +21,7 @@ int64_t heap_string_bytes(const std::string& s) {
 TreeStats RadixTree::stats() const {
   TreeStats out;
   out.id_cache_misses = id_cache_misses_.load(std::memory_order_relaxed);
+  out.resolve_lookups = resolve_lookups_.load(std::memory_order_relaxed);
   std::vector<std::pair<std::string, uint32_t>> registry;
   {
     std::shared_lock lock(registry_mu_);

@@ -250,6 +250,29 @@ TEST(CacheAware, TokenIdsAndModelsUseSeparateTrees) {
   EXPECT_EQ(p.select(workers, other), 0u);
 }
 
+// Decisions alternating between two models (two trees) keep each tree's resolved workers: with
+// the same workers and no worker added to either tree, no id is looked up again.
+TEST(CacheAware, AlternatingModelsKeepEachTreesResolvedWorkers) {
+  CacheAwarePolicy p(config());
+  auto workers = make_workers(64);
+  RouteRequest a = text_request("a prompt for the first model");
+  RouteRequest b = text_request("a prompt for the second model");
+  b.model = "m2";
+  const size_t to_a = *p.select(workers, a);
+  const size_t to_b = *p.select(workers, b);
+  EXPECT_EQ(*p.select(workers, a), to_a);  // both trees exist now, each knowing one worker
+  EXPECT_EQ(*p.select(workers, b), to_b);
+  const int64_t a0 = p.tree_for("m", KeyKind::kText)->stats().resolve_lookups;
+  const int64_t b0 = p.tree_for("m2", KeyKind::kText)->stats().resolve_lookups;
+  EXPECT_GE(a0, 63);  // the workers it does not know were looked up
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_EQ(*p.select(workers, a), to_a);
+    ASSERT_EQ(*p.select(workers, b), to_b);
+  }
+  EXPECT_EQ(p.tree_for("m", KeyKind::kText)->stats().resolve_lookups, a0);
+  EXPECT_EQ(p.tree_for("m2", KeyKind::kText)->stats().resolve_lookups, b0);
+}
+
 TEST(CacheAware, EmptyTextIsAMissAndTeachesNothing) {
   CacheAwarePolicy p(config());
   auto workers = make_workers(2);
