@@ -129,8 +129,8 @@ BENCHMARK_CAPTURE(BM_InsertMatch, by_id, false)
     ->ArgNames({"key_bytes", "workers"})
     ->Iterations(1 << 18);
 
-// A full cache_aware decision (load scan, match, per-worker lengths, insert) on a warm tree;
-// reports latency percentiles of individual decisions.
+// A full cache_aware decision (load scan, resolving the workers, match, choice, insert) on a warm
+// tree; reports latency percentiles of individual decisions.
 void BM_CacheAwareDecision(benchmark::State& state) {
   const auto len = static_cast<size_t>(state.range(0));
   const auto n = static_cast<size_t>(state.range(1));
@@ -147,12 +147,15 @@ void BM_CacheAwareDecision(benchmark::State& state) {
   if (state.range(2) > 0) config.max_tree_size = state.range(2);
   dpserve::router::policies::CacheAwarePolicy policy(config);
   const auto& keys = make_keys(len, 4096, 7);
-  // Fourth argument: models the prompts alternate between (one tree each).
-  const int64_t models = state.range(3);
+  // Fourth argument: models the prompts go to in turn (one tree each).
+  std::vector<std::string> models{"m"};
+  while (models.size() < static_cast<size_t>(state.range(3))) {
+    models.push_back(std::string("m").append(std::to_string(models.size())));
+  }
   size_t routed = 0;
   auto route = [&](const std::string& key) {
     dpserve::router::RouteRequest r;
-    r.model = routed++ % static_cast<size_t>(models) == 0 ? "m" : "m2";
+    r.model = models[routed++ % models.size()];
     r.text = key;
     r.prompt_size = static_cast<int64_t>(key.size());
     return policy.select(workers, r);

@@ -54,8 +54,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         tree.resolve(all, candidates);
         tree.match(key, candidates, best);
         const int64_t own = m.matched_units(candidates[w].slot);
+        const int64_t misses = tree.stats().id_cache_misses;
         if (tree.insert(key, worker, &best.walk, candidates[w]) != own) {
           fail("insert answered another length than the worker's own match");
+        }
+        // A ref just resolved is live: the insert did not look the id up.
+        const bool known = candidates[w].slot != dpserve::router::tree::kNoSlot;
+        if (known && !key.empty() && tree.stats().id_cache_misses != misses) {
+          fail("insert by a live ref looked the id up");
         }
         if (tree.worker_units(worker) > budget) fail("worker over budget after insert");
         break;

@@ -319,7 +319,7 @@ int64_t RadixTree::insert(std::string_view key, std::string_view worker_id, cons
   // lines, fetched while the lock is taken (the head is read first thing under it, see heads).
   __builtin_prefetch(st->heads.data());
   __builtin_prefetch(&st->shards[shard.index]);
-  int64_t held;
+  Held held;
   {
     std::unique_lock lock(shard.mu);
     // A removal that started after we looked the slot up has already cleaned, or will clean, this
@@ -332,7 +332,9 @@ int64_t RadixTree::insert(std::string_view key, std::string_view worker_id, cons
   }
   // Amortised eviction: trim this worker's oldest leaves, wherever they are, right now.
   trim_worker(st, slot, gen);
-  return held;
+  // Text with characters of several bytes is counted here, not under the shard's lock.
+  if (held.starts < 0) held.starts = count_text_units(key.data(), held.end);
+  return units_to(key, held.end, held.starts);
 }
 
 void RadixTree::trim_worker(WorkerState* st, uint32_t slot, uint64_t gen) {
@@ -423,8 +425,8 @@ RadixTree::Node* RadixTree::split_locked(Shard& shard, Node* parent, Node* child
   return mid;
 }
 
-int64_t RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot,
-                                 const MatchWalk* walked) {
+RadixTree::Held RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t slot,
+                                         const MatchWalk* walked) {
   WorkerState* st = state(slot);
   auto& lru = st->shards[shard.index];
   const auto ends = st->ends(shard.index);
@@ -471,17 +473,15 @@ int64_t RadixTree::insert_locked(Shard& shard, std::string_view key, uint32_t sl
     top_index = path[static_cast<size_t>(top)]->owner_index(slot);
     if (top_index >= 0) break;
   }
-  // What the worker held: the path down to that node (invariant 2).
-  int64_t held = 0;
-  if (top >= 0) {
-    size_t end = 0;
-    int64_t starts = 0;
-    for (int k = 0; k <= top; ++k) {
-      end += path[static_cast<size_t>(k)]->label_len;
-      if (kind_ == KeyKind::kText) starts += node_units(path[static_cast<size_t>(k)]);
-    }
-    held = units_to(key, end, starts);
+  // What the worker held: the path down to that node (invariant 2). Its unit starts are its
+  // bytes where every label is all character starts (unit hint), else counted by the caller.
+  Held held;
+  bool simple = true;
+  for (int k = 0; k <= top; ++k) {
+    held.end += path[static_cast<size_t>(k)]->label_len;
+    simple = simple && path[static_cast<size_t>(k)]->unit_hint != 0;
   }
+  held.starts = kind_ == KeyKind::kTokenIds || simple ? static_cast<int64_t>(held.end) : -1;
   const size_t last = path.size() - 1;
   int64_t added = 0;
   if (top >= 0 && static_cast<size_t>(top) < last) {

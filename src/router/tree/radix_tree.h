@@ -216,8 +216,13 @@ class RadixTree {
   std::optional<std::pair<uint32_t, uint64_t>> acquire_slot(std::string_view worker_id);
   // acquire_slot through a per-thread cache of ids to (slot, generation), checked without locks.
   std::optional<std::pair<uint32_t, uint64_t>> cached_slot(std::string_view worker_id);
-  // Returns the units of `key` the worker held before.
-  int64_t insert_locked(Shard& shard, std::string_view key, uint32_t slot, const MatchWalk* walked);
+  // What the worker held of a key before an insert: key[0, end), with `starts` unit starts in it
+  // (text; -1 while not counted yet).
+  struct Held {
+    size_t end = 0;
+    int64_t starts = 0;
+  };
+  Held insert_locked(Shard& shard, std::string_view key, uint32_t slot, const MatchWalk* walked);
   struct WalkStep {
     const Node* node;
     size_t end;  // key bytes matched once this node is (partly) consumed

@@ -319,7 +319,8 @@ TEST(RadixTreeConcurrency, RandomOperationsKeepInvariants) {
               failed = true;
             }
           }
-          // Per-worker lengths by id while other threads remove workers and reuse their slots.
+          // The best match among every worker while other threads remove workers and reuse
+          // their slots.
           tree.resolve(ids, candidates);
           BestMatch best;
           tree.match(key, candidates, best);
@@ -328,10 +329,6 @@ TEST(RadixTreeConcurrency, RandomOperationsKeepInvariants) {
           candidates.holders(best.owners, holders);
           if (longest < 0 || longest > best.input_units || (longest > 0) == holders.empty()) {
             failed = true;
-          }
-          for (size_t i = 0; i < candidates.size(); ++i) {
-            const int64_t n = m.matched_units(candidates[i].slot);
-            if (n < 0 || n > m.max_matched_units) failed = true;
           }
         } else if (op < 999) {
           tree.remove_worker(worker);

@@ -262,11 +262,34 @@ TEST(RadixTree, ResolveRemembersUnknownIdsOnlyWhileTheRegistryIsUnchanged) {
   tree.remove_worker("c");
   tree.resolve(ids, c);
   EXPECT_EQ(c[1].slot, kNoSlot);
-  // A shorter list, then the longer one again: the position index follows.
-  ids = {"a"};
-  tree.resolve(ids, c);
-  EXPECT_EQ(c.size(), 1u);
-  EXPECT_EQ(best_among(tree, "abcd", ids), (std::pair<int64_t, std::vector<size_t>>{3, {0}}));
+}
+
+// The same Candidates through a shorter list and the longer one again: the position index
+// follows, so a worker no longer listed is no holder, and one listed again is.
+TEST(RadixTree, ResolvedCandidatesFollowAShorterAndALongerList) {
+  RadixTree tree(KeyKind::kText, 100);
+  tree.insert("abc", "a");
+  tree.insert("abd", "b");
+  tree.insert("abe", "c");
+  Candidates c;
+  BestMatch best;
+  std::vector<size_t> holders;
+  const auto best_of = [&](std::string_view key) {
+    tree.match(key, c, best);
+    c.holders(best.owners, holders);
+    return std::pair{best.units, holders};
+  };
+  using Best = std::pair<int64_t, std::vector<size_t>>;
+  tree.resolve(std::vector<std::string_view>{"a", "b", "c"}, c);
+  EXPECT_EQ(best_of("abe"), (Best{3, {2}}));
+  tree.resolve(std::vector<std::string_view>{"a", "b"}, c);
+  EXPECT_EQ(c.size(), 2u);
+  EXPECT_EQ(best_of("abe"), (Best{2, {0, 1}}));  // "c" (position 2) is gone
+  tree.resolve(std::vector<std::string_view>{"a", "b", "c"}, c);
+  EXPECT_EQ(best_of("abe"), (Best{3, {2}}));
+  tree.resolve(std::vector<std::string_view>{"c", "a"}, c);
+  EXPECT_EQ(best_of("abe"), (Best{3, {0}}));
+  EXPECT_EQ(best_of("abd"), (Best{2, {0, 1}}));
 }
 
 TEST(RadixTree, BestMatchAmongCandidatesReadsFromTheDeepestStepUp) {
@@ -311,7 +334,8 @@ TEST(RadixTree, InsertAnswersWhatTheWorkerHeldBefore) {
   EXPECT_EQ(tree.insert("ab", "b"), 2);
   const std::string e_acute = "\xC3\xA9", e_grave = "\xC3\xA8";
   tree.insert("x" + e_acute, "c");
-  EXPECT_EQ(tree.insert("x" + e_grave, "c"), 1);  // "x" and half a character
+  EXPECT_EQ(tree.insert("x" + e_grave, "c"), 1);         // "x" and half a character
+  EXPECT_EQ(tree.insert("x" + e_acute + "yz", "c"), 2);  // a label with a two-byte character
   RadixTree ids(KeyKind::kTokenIds, 100);
   const std::vector<int32_t> a{1, 2, 3}, b{1, 2, 4};
   ids.insert(token_key(a), "w");
@@ -327,12 +351,18 @@ TEST(RadixTree, InsertByRefFallsBackToTheIdWhenTheRefIsStale) {
   const std::vector<std::string_view> ids{"a"};
   tree.resolve(ids, c);
   const WorkerRef ref = c[0];
-  EXPECT_EQ(tree.insert("abcd", "a", nullptr, ref), 3);
+  // The id in a buffer this thread's id cache has not seen: a lookup by id would miss it.
+  const std::string a = "a";
+  EXPECT_EQ(tree.insert("abcd", a, nullptr, ref), 3);
   EXPECT_EQ(tree.stats().id_cache_misses, 1);
+  EXPECT_EQ(tree.insert("abcde", a), 4);  // by id
+  EXPECT_EQ(tree.stats().id_cache_misses, 2);
   tree.remove_worker("a");
   tree.insert("zz", "b");  // takes the freed slot under a new generation
   EXPECT_EQ(tree.slot_of("b"), ref.slot);
+  EXPECT_EQ(tree.stats().id_cache_misses, 3);
   EXPECT_EQ(tree.insert("abx", "a", nullptr, ref), 0);
+  EXPECT_EQ(tree.stats().id_cache_misses, 4);  // "a" is looked up again
   EXPECT_EQ(lengths_for(tree, "abxq", {"a", "b"}), (std::vector<int64_t>{3, 0}));
   EXPECT_EQ(lengths_for(tree, "zz", {"a", "b"}), (std::vector<int64_t>{0, 2}));
   EXPECT_EQ(tree.check_invariants(), "");
