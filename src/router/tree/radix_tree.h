@@ -227,9 +227,10 @@ class RadixTree {
     const Node* node;
     size_t end;  // key bytes matched once this node is (partly) consumed
   };
-  // The match's walk under the shard's shared lock: every node the key reaches into, into `steps`.
-  void walk_locked(const Shard& shard, std::string_view key, MatchWalk& walk,
-                   std::vector<WalkStep>& steps) const;
+  // Takes the shard lock of `key` (not empty) shared and walks: every node the key reaches into,
+  // into `steps`. Returns the lock, held while the caller reads those nodes.
+  std::shared_lock<RwMutex> walk_shared(std::string_view key, MatchWalk& walk,
+                                        std::vector<WalkStep>& steps) const;
   // Units of key[0, end) that are whole (a unit cut by `end` does not count), given `starts`, the
   // unit starts in key[0, end).
   int64_t units_to(std::string_view key, size_t end, int64_t starts) const;

@@ -1,5 +1,5 @@
-// Internal to the radix tree (radix_tree.cpp and radix_tree_inspect.cpp): node, LRU entry, shard
-// and per-worker state layouts. Invariants are listed in docs/design/radix-tree.md, the memory
+// Internal to the radix tree (src/router/tree/radix_tree*.cpp): node, LRU entry, shard and
+// per-worker state layouts. Invariants are listed in docs/design/radix-tree.md, the memory
 // layout and its reasons in its "Memory" section.
 #pragma once
 
